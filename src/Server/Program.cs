@@ -1,0 +1,3 @@
+using Serving.Server.Cli;
+
+return await CommandLine.RunAsync(args).ConfigureAwait(false);
