@@ -1,0 +1,54 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using Serving.Kernels.Numerics;
+
+namespace Serving.Kernels.Cpu.MatMul;
+
+/// <summary>fp32 weights: loaded as they are.</summary>
+internal readonly unsafe struct F32RowLoader : IFloatRowLoader
+{
+    public static int ElementBytes => 4;
+
+    public static Vector256<float> Load8(byte* row, int index) => Vector256.Load((float*)row + index);
+
+    public static float Load1(byte* row, int index) => ((float*)row)[index];
+}
+
+/// <summary>bf16 weights: the 16 bits become the top half of an fp32.</summary>
+internal readonly unsafe struct BF16RowLoader : IFloatRowLoader
+{
+    public static int ElementBytes => 2;
+
+    public static Vector256<float> Load8(byte* row, int index)
+    {
+        var widened = Avx2.ConvertToVector256Int32(Vector128.Load((ushort*)row + index));
+        return (widened << 16).AsSingle();
+    }
+
+    public static float Load1(byte* row, int index) => BFloat16.ToSingle(((ushort*)row)[index]);
+}
+
+/// <summary>
+/// fp16 weights, converted with integer operations: the exponent and mantissa bits shifted into fp32 position and
+/// multiplied by 2^112 give the exact value for normal and subnormal halves alike; infinities and NaNs keep an
+/// all-ones exponent; the sign is put back last. (.NET exposes no vcvtph2ps intrinsic.)
+/// </summary>
+internal readonly unsafe struct F16RowLoader : IFloatRowLoader
+{
+    private const float TwoPow112 = 5.192296858534828e33f;
+
+    public static int ElementBytes => 2;
+
+    public static Vector256<float> Load8(byte* row, int index)
+    {
+        var h = Avx2.ConvertToVector256Int32(Vector128.Load((ushort*)row + index));
+        var magnitude = (h & Vector256.Create(0x7FFF)) << 13;
+        var value = magnitude.AsSingle() * Vector256.Create(TwoPow112);
+        var special = Vector256.Equals(h & Vector256.Create(0x7C00), Vector256.Create(0x7C00));
+        value = Vector256.ConditionalSelect(special.AsSingle(), (magnitude | Vector256.Create(0x7F800000)).AsSingle(), value);
+        var sign = (h & Vector256.Create(0x8000)) << 16;
+        return (value.AsInt32() | sign).AsSingle();
+    }
+
+    public static float Load1(byte* row, int index) => HalfTable.ToSingle(((ushort*)row)[index]);
+}

@@ -1,0 +1,14 @@
+using System.Runtime.Intrinsics;
+
+namespace Serving.Kernels.Cpu.MatMul;
+
+/// <summary>Widens stored weights of a floating-point type to fp32, eight (vector) or one (tail) at a time. Generic
+/// kernels take the loader as a struct type argument so the JIT specialises each one without virtual calls.</summary>
+internal unsafe interface IFloatRowLoader
+{
+    static abstract int ElementBytes { get; }
+
+    static abstract Vector256<float> Load8(byte* row, int index);
+
+    static abstract float Load1(byte* row, int index);
+}

@@ -1,0 +1,108 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Serving.Kernels.Cpu;
+
+/// <summary>
+/// Activations quantized to int8 in blocks of 32 (one fp32 scale and the block's integer sum per block), the input
+/// format of the Q8_0 and Q4_0 kernels. Quantizing once per normalised activation lets the Q, K and V (or gate and
+/// up) products share it, and lets every weight block be consumed with integer dot products.
+/// </summary>
+internal sealed unsafe class QuantizedActivations : IDisposable
+{
+    private readonly NativeBuffer<sbyte> _values;
+    private readonly NativeBuffer<float> _scales;
+    private readonly NativeBuffer<int> _sums;
+
+    public QuantizedActivations(int maxTokens, int maxColumns)
+    {
+        MaxTokens = maxTokens;
+        MaxColumns = maxColumns;
+        _values = new NativeBuffer<sbyte>((long)maxTokens * maxColumns);
+        _scales = new NativeBuffer<float>((long)maxTokens * maxColumns / 32);
+        _sums = new NativeBuffer<int>((long)maxTokens * maxColumns / 32);
+    }
+
+    public int MaxTokens { get; }
+
+    public int MaxColumns { get; }
+
+    public sbyte* Values => _values.Pointer;
+
+    public float* Scales => _scales.Pointer;
+
+    public int* Sums => _sums.Pointer;
+
+    /// <summary>Quantizes <paramref name="tokens"/> rows of <paramref name="columns"/> floats (row stride = columns).</summary>
+    public void Quantize(float* x, int tokens, int columns)
+    {
+        var blocks = (long)tokens * columns / 32;
+        for (long b = 0; b < blocks; b++)
+        {
+            if (Avx2.IsSupported)
+            {
+                QuantizeBlockAvx2(x + (b * 32), Values + (b * 32), out Scales[b], out Sums[b]);
+            }
+            else
+            {
+                QuantizeBlockScalar(x + (b * 32), Values + (b * 32), out Scales[b], out Sums[b]);
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        _values.Dispose();
+        _scales.Dispose();
+        _sums.Dispose();
+    }
+
+    private static void QuantizeBlockAvx2(float* src, sbyte* dst, out float scale, out int sum)
+    {
+        var v0 = Avx.LoadVector256(src);
+        var v1 = Avx.LoadVector256(src + 8);
+        var v2 = Avx.LoadVector256(src + 16);
+        var v3 = Avx.LoadVector256(src + 24);
+        var amax = Vector256.Max(
+            Vector256.Max(Vector256.Abs(v0), Vector256.Abs(v1)),
+            Vector256.Max(Vector256.Abs(v2), Vector256.Abs(v3)));
+        var m128 = Vector128.Max(amax.GetLower(), amax.GetUpper());
+        m128 = Vector128.Max(m128, Vector128.Shuffle(m128, Vector128.Create(2, 3, 0, 1)));
+        m128 = Vector128.Max(m128, Vector128.Shuffle(m128, Vector128.Create(1, 0, 3, 2)));
+        var max = m128.ToScalar();
+        var d = max / 127f;
+        scale = d;
+        var id = Vector256.Create(max != 0 ? 127f / max : 0f);
+        var q0 = Avx.ConvertToVector256Int32(v0 * id);
+        var q1 = Avx.ConvertToVector256Int32(v1 * id);
+        var q2 = Avx.ConvertToVector256Int32(v2 * id);
+        var q3 = Avx.ConvertToVector256Int32(v3 * id);
+        sum = Vector256.Sum(q0 + q1 + q2 + q3);
+
+        // packs interleave the 128-bit lanes; the final permute puts the 32 bytes back in element order.
+        var p01 = Avx2.PackSignedSaturate(q0, q1);
+        var p23 = Avx2.PackSignedSaturate(q2, q3);
+        var packed = Avx2.PackSignedSaturate(p01, p23);
+        var ordered = Avx2.PermuteVar8x32(packed.AsInt32(), Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7));
+        Avx.Store(dst, ordered.AsSByte());
+    }
+
+    private static void QuantizeBlockScalar(float* src, sbyte* dst, out float scale, out int sum)
+    {
+        var max = 0f;
+        for (var i = 0; i < 32; i++)
+        {
+            max = MathF.Max(max, MathF.Abs(src[i]));
+        }
+
+        scale = max / 127f;
+        var id = max != 0 ? 127f / max : 0f;
+        sum = 0;
+        for (var i = 0; i < 32; i++)
+        {
+            var q = (int)MathF.Round(src[i] * id, MidpointRounding.ToEven);
+            dst[i] = (sbyte)q;
+            sum += q;
+        }
+    }
+}

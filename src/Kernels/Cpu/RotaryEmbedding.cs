@@ -1,0 +1,73 @@
+using Serving.Kernels.Models;
+
+namespace Serving.Kernels.Cpu;
+
+/// <summary>Rotary position embedding for both pairings (<see cref="RopeLayout"/>). Cos/sin are computed per step
+/// for the positions in the batch rather than tabulated for the whole context (128K positions × 64 frequencies
+/// would be 64 MB for a Llama 3 model).</summary>
+internal sealed unsafe class RotaryEmbedding
+{
+    private readonly float[] _inverseFrequency;
+    private readonly RopeLayout _layout;
+    private readonly int _headDim;
+    private readonly int _half;
+
+    public RotaryEmbedding(ModelConfig config)
+    {
+        _layout = config.RopeLayout;
+        _headDim = config.HeadDim;
+        var dims = config.RopeDimensions > 0 ? config.RopeDimensions : config.HeadDim;
+        _half = dims / 2;
+        _inverseFrequency = new float[_half];
+        for (var j = 0; j < _half; j++)
+        {
+            var frequency = 1.0 / Math.Pow(config.RopeTheta, 2.0 * j / dims);
+            if (config.RopeFrequencyFactors is { } factors)
+            {
+                frequency /= factors[j];
+            }
+
+            _inverseFrequency[j] = (float)frequency;
+        }
+    }
+
+    /// <summary>Frequencies per position.</summary>
+    public int Half => _half;
+
+    /// <summary>Fills cos/sin (<see cref="Half"/> values each) for <paramref name="position"/>.</summary>
+    public void Angles(int position, float* cos, float* sin)
+    {
+        for (var j = 0; j < _half; j++)
+        {
+            var angle = position * _inverseFrequency[j];
+            (sin[j], cos[j]) = MathF.SinCos(angle);
+        }
+    }
+
+    /// <summary>Rotates <paramref name="heads"/> heads stored contiguously at <paramref name="x"/>.</summary>
+    public void Apply(float* x, int heads, float* cos, float* sin)
+    {
+        for (var h = 0; h < heads; h++)
+        {
+            var head = x + (h * _headDim);
+            if (_layout == RopeLayout.Interleaved)
+            {
+                for (var j = 0; j < _half; j++)
+                {
+                    float a = head[2 * j], b = head[(2 * j) + 1];
+                    head[2 * j] = (a * cos[j]) - (b * sin[j]);
+                    head[(2 * j) + 1] = (a * sin[j]) + (b * cos[j]);
+                }
+            }
+            else
+            {
+                for (var j = 0; j < _half; j++)
+                {
+                    float a = head[j], b = head[j + _half];
+                    head[j] = (a * cos[j]) - (b * sin[j]);
+                    head[j + _half] = (a * sin[j]) + (b * cos[j]);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,106 @@
+using System.Runtime.Intrinsics;
+
+namespace Serving.Kernels.Cpu;
+
+/// <summary>The element-wise pieces of a decoder layer over fp32 rows.</summary>
+internal static unsafe class VectorOps
+{
+    /// <summary>out = x / sqrt(mean(x²) + eps) · weight, in the order llama2.c's run.c computes it.</summary>
+    public static void RmsNorm(float* x, float* weight, float* output, int n, float eps)
+    {
+        var acc = Vector256<float>.Zero;
+        var i = 0;
+        for (; i + 8 <= n; i += 8)
+        {
+            var v = Vector256.Load(x + i);
+            acc = Vector256.FusedMultiplyAdd(v, v, acc);
+        }
+
+        var ss = Vector256.Sum(acc);
+        for (; i < n; i++)
+        {
+            ss += x[i] * x[i];
+        }
+
+        var scale = 1f / MathF.Sqrt((ss / n) + eps);
+        var vs = Vector256.Create(scale);
+        i = 0;
+        for (; i + 8 <= n; i += 8)
+        {
+            (Vector256.Load(weight + i) * (vs * Vector256.Load(x + i))).Store(output + i);
+        }
+
+        for (; i < n; i++)
+        {
+            output[i] = weight[i] * (scale * x[i]);
+        }
+    }
+
+    /// <summary>x += y.</summary>
+    public static void Add(float* x, float* y, int n)
+    {
+        var i = 0;
+        for (; i + 8 <= n; i += 8)
+        {
+            (Vector256.Load(x + i) + Vector256.Load(y + i)).Store(x + i);
+        }
+
+        for (; i < n; i++)
+        {
+            x[i] += y[i];
+        }
+    }
+
+    /// <summary>gate = silu(gate) · up, the SwiGLU activation.</summary>
+    public static void SiluMultiply(float* gate, float* up, int n)
+    {
+        var i = 0;
+        for (; i + 8 <= n; i += 8)
+        {
+            var g = Vector256.Load(gate + i);
+            var silu = g / (Vector256<float>.One + Vector256.Exp(-g));
+            (silu * Vector256.Load(up + i)).Store(gate + i);
+        }
+
+        for (; i < n; i++)
+        {
+            var g = gate[i];
+            gate[i] = g / (1f + MathF.Exp(-g)) * up[i];
+        }
+    }
+
+    /// <summary>Dot product of two fp32 rows.</summary>
+    public static float Dot(float* a, float* b, int n)
+    {
+        var acc = Vector256<float>.Zero;
+        var i = 0;
+        for (; i + 8 <= n; i += 8)
+        {
+            acc = Vector256.FusedMultiplyAdd(Vector256.Load(a + i), Vector256.Load(b + i), acc);
+        }
+
+        var sum = Vector256.Sum(acc);
+        for (; i < n; i++)
+        {
+            sum += a[i] * b[i];
+        }
+
+        return sum;
+    }
+
+    /// <summary>y += alpha · x.</summary>
+    public static void AddScaled(float* y, float* x, float alpha, int n)
+    {
+        var va = Vector256.Create(alpha);
+        var i = 0;
+        for (; i + 8 <= n; i += 8)
+        {
+            Vector256.FusedMultiplyAdd(Vector256.Load(x + i), va, Vector256.Load(y + i)).Store(y + i);
+        }
+
+        for (; i < n; i++)
+        {
+            y[i] += alpha * x[i];
+        }
+    }
+}

@@ -1,0 +1,100 @@
+namespace Serving.Kernels.Cpu;
+
+/// <summary>
+/// A fixed set of threads for the kernels of one model runner. The calling thread works too, so a pool of N uses
+/// N−1 extra threads. Workers spin briefly before blocking: the gaps between the kernels of one step are a few
+/// microseconds, far shorter than a wake-up from a blocked wait, while a long spin would steal the core from the
+/// next step's single-threaded work. <see cref="Parallel.For(int, int, Action{int})"/> costs several microseconds a call and
+/// allocates; one step calls the pool about ten times per layer.
+/// </summary>
+internal sealed class WorkerPool : IDisposable
+{
+    private const int SpinIterations = 2000;
+
+    private readonly Thread[] _threads;
+    private readonly ManualResetEventSlim[] _start;
+    private readonly ManualResetEventSlim _done = new(false, SpinIterations);
+    private IParallelJob? _job;
+    private int _pending;
+    private volatile bool _disposed;
+
+    public WorkerPool(int threadCount)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(threadCount, 1);
+        ThreadCount = threadCount;
+        _threads = new Thread[threadCount - 1];
+        _start = new ManualResetEventSlim[threadCount - 1];
+        for (var i = 0; i < _threads.Length; i++)
+        {
+            _start[i] = new ManualResetEventSlim(false, SpinIterations);
+            var index = i + 1;
+            _threads[i] = new Thread(() => WorkerLoop(index)) { IsBackground = true, Name = $"kernel-worker-{index}" };
+            _threads[i].Start();
+        }
+    }
+
+    public int ThreadCount { get; }
+
+    /// <summary>Runs <paramref name="job"/> on every thread and returns when all are done. Not reentrant.</summary>
+    public void Run(IParallelJob job)
+    {
+        if (_threads.Length == 0)
+        {
+            job.Execute(0);
+            return;
+        }
+
+        _job = job;
+        _done.Reset();
+        Volatile.Write(ref _pending, _threads.Length);
+        foreach (var start in _start)
+        {
+            start.Set();
+        }
+
+        job.Execute(0);
+        _done.Wait();
+        _job = null;
+    }
+
+    public void Dispose()
+    {
+        _disposed = true;
+        foreach (var start in _start)
+        {
+            start.Set();
+        }
+
+        foreach (var thread in _threads)
+        {
+            thread.Join();
+        }
+
+        foreach (var start in _start)
+        {
+            start.Dispose();
+        }
+
+        _done.Dispose();
+    }
+
+    private void WorkerLoop(int index)
+    {
+        var start = _start[index - 1];
+        while (true)
+        {
+            start.Wait();
+            start.Reset();
+            if (_disposed)
+            {
+                return;
+            }
+
+            _job!.Execute(index);
+            if (Interlocked.Decrement(ref _pending) == 0)
+            {
+                _done.Set();
+            }
+        }
+    }
+}

@@ -1,0 +1,74 @@
+using Serving.Kernels.Cpu;
+using Serving.Kernels.Cpu.MatMul;
+using Serving.Kernels.Models;
+using Serving.Kernels.Quantization;
+
+namespace Serving.Kernels.Runner;
+
+/// <summary>The kernels and small fp32 vectors (norm weights, biases) of one decoder layer, prepared once.</summary>
+internal sealed unsafe class LayerKernels
+{
+    private readonly float[]? _queryBias;
+    private readonly float[]? _keyBias;
+    private readonly float[]? _valueBias;
+
+    public LayerKernels(LayerWeights weights)
+    {
+        Query = MatMulKernels.For(weights.Query);
+        Key = MatMulKernels.For(weights.Key);
+        Value = MatMulKernels.For(weights.Value);
+        Output = MatMulKernels.For(weights.Output);
+        Gate = MatMulKernels.For(weights.Gate);
+        Up = MatMulKernels.For(weights.Up);
+        Down = MatMulKernels.For(weights.Down);
+        AttentionNorm = TensorReader.ReadAll(weights.AttentionNorm);
+        FeedForwardNorm = TensorReader.ReadAll(weights.FeedForwardNorm);
+        _queryBias = weights.QueryBias is null ? null : TensorReader.ReadAll(weights.QueryBias);
+        _keyBias = weights.KeyBias is null ? null : TensorReader.ReadAll(weights.KeyBias);
+        _valueBias = weights.ValueBias is null ? null : TensorReader.ReadAll(weights.ValueBias);
+        QkvQuantized = Query.UsesQuantizedInput || Key.UsesQuantizedInput || Value.UsesQuantizedInput;
+        GateUpQuantized = Gate.UsesQuantizedInput || Up.UsesQuantizedInput;
+    }
+
+    public IMatMulKernel Query { get; }
+
+    public IMatMulKernel Key { get; }
+
+    public IMatMulKernel Value { get; }
+
+    public IMatMulKernel Output { get; }
+
+    public IMatMulKernel Gate { get; }
+
+    public IMatMulKernel Up { get; }
+
+    public IMatMulKernel Down { get; }
+
+    public float[] AttentionNorm { get; }
+
+    public float[] FeedForwardNorm { get; }
+
+    public bool QkvQuantized { get; }
+
+    public bool GateUpQuantized { get; }
+
+    public void AddBiases(float* q, float* k, float* v)
+    {
+        AddBias(q, _queryBias);
+        AddBias(k, _keyBias);
+        AddBias(v, _valueBias);
+    }
+
+    private static void AddBias(float* x, float[]? bias)
+    {
+        if (bias is null)
+        {
+            return;
+        }
+
+        fixed (float* b = bias)
+        {
+            VectorOps.Add(x, b, bias.Length);
+        }
+    }
+}

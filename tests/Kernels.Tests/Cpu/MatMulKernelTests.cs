@@ -1,0 +1,93 @@
+using Serving.Kernels.Cpu;
+using Serving.Kernels.Cpu.MatMul;
+using Serving.Kernels.Models.Synthetic;
+using Serving.Kernels.Quantization;
+using Serving.Kernels.Tensors;
+
+namespace Serving.Kernels.Tests.Cpu;
+
+/// <summary>Each matrix kernel against a float64 product of the same stored weights and the same activations (for
+/// the integer kernels: the int8 activations they actually consume), so the kernels' arithmetic is checked to
+/// rounding error, separately from the error that activation quantization adds by design.</summary>
+public sealed unsafe class MatMulKernelTests
+{
+    [Theory]
+    [InlineData(GgmlType.F32, 1)]
+    [InlineData(GgmlType.F32, 7)]
+    [InlineData(GgmlType.F16, 5)]
+    [InlineData(GgmlType.BF16, 4)]
+    [InlineData(GgmlType.Q8_0, 1)]
+    [InlineData(GgmlType.Q8_0, 6)]
+    [InlineData(GgmlType.Q4_0, 1)]
+    [InlineData(GgmlType.Q4_0, 9)]
+    public void Kernel_matches_float64_product(GgmlType type, int tokens)
+    {
+        const int rows = 40;
+        const int columns = 160;
+        var tensor = new SyntheticTensor("w", type, [rows, columns], SyntheticTensorKind.Matrix, 99);
+        using var weightBytes = new NativeBuffer<byte>(tensor.ByteLength);
+        SyntheticModel.Fill(tensor, new Span<byte>(weightBytes.Pointer, (int)tensor.ByteLength));
+        var weight = new WeightTensor("w", type, [rows, columns], (nint)weightBytes.Pointer, tensor.ByteLength);
+        var kernel = MatMulKernels.For(weight);
+
+        var random = new Random(5);
+        using var x = new NativeBuffer<float>(tokens * columns);
+        for (var i = 0; i < tokens * columns; i++)
+        {
+            x.Pointer[i] = (float)((random.NextDouble() * 4) - 2);
+        }
+
+        using var quantized = new QuantizedActivations(tokens, columns);
+        quantized.Quantize(x.Pointer, tokens, columns);
+        var input = new MatMulInput(x.Pointer, quantized, tokens, columns);
+        using var y = new NativeBuffer<float>(tokens * rows);
+        kernel.Compute(input, y.Pointer, rows, 0, 17);
+        kernel.Compute(input, y.Pointer, rows, 17, rows);
+
+        var w = new float[columns];
+        for (var r = 0; r < rows; r++)
+        {
+            TensorReader.ReadRow(weight, r, w);
+            for (var t = 0; t < tokens; t++)
+            {
+                double expected = 0, magnitude = 0;
+                for (var i = 0; i < columns; i++)
+                {
+                    var k = (t * columns) + i;
+                    double xi = kernel.UsesQuantizedInput ? quantized.Scales[k / 32] * (double)quantized.Values[k] : x.Pointer[k];
+                    expected += w[i] * xi;
+                    magnitude += Math.Abs(w[i] * xi);
+                }
+
+                Assert.True(Math.Abs(y.Pointer[(t * rows) + r] - expected) <= 1e-5 * magnitude, $"row {r} token {t}: {y.Pointer[(t * rows) + r]} vs {expected}");
+            }
+        }
+    }
+
+    [Fact]
+    public void Activation_quantization_is_within_half_a_step()
+    {
+        const int columns = 256;
+        var random = new Random(1);
+        using var x = new NativeBuffer<float>(columns);
+        for (var i = 0; i < columns; i++)
+        {
+            x.Pointer[i] = (float)((random.NextDouble() - 0.5) * Math.Pow(10, random.Next(-3, 3)));
+        }
+
+        x.Pointer[40] = 0;
+        using var quantized = new QuantizedActivations(1, columns);
+        quantized.Quantize(x.Pointer, 1, columns);
+        for (var b = 0; b < columns / 32; b++)
+        {
+            var sum = 0;
+            for (var i = b * 32; i < (b + 1) * 32; i++)
+            {
+                Assert.True(Math.Abs((quantized.Scales[b] * quantized.Values[i]) - x.Pointer[i]) <= (quantized.Scales[b] * 0.5) + 1e-7);
+                sum += quantized.Values[i];
+            }
+
+            Assert.Equal(sum, quantized.Sums[b]);
+        }
+    }
+}
