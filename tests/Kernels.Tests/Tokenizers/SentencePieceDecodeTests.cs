@@ -73,7 +73,13 @@ public sealed class SentencePieceDecodeTests
     [Fact]
     public void Round_trips_arbitrary_utf16_after_replacing_lone_surrogates() =>
         Gen.String.Select(s => Encoding.UTF8.GetString(Encoding.UTF8.GetBytes(s)))
+            .Where(s => !HasLiteralSpecialToken(s))
             .Sample(s => Assert.Equal(s, RoundTrip(s)), iter: 3000);
+
+    /// <summary>Special tokens typed in text become control ids, which decoding skips: outside the round trip.</summary>
+    private static bool HasLiteralSpecialToken(string text) =>
+        text.Contains("<s>", StringComparison.Ordinal) || text.Contains("</s>", StringComparison.Ordinal)
+        || text.Contains("<unk>", StringComparison.Ordinal);
 
     private static string RoundTrip(string text) =>
         Tok512.Tokenizer.Decode(Tok512.Tokenizer.Encode(text, addSpecialTokens: true), skipSpecialTokens: true);
