@@ -11,7 +11,9 @@ namespace Serving.Kernels.Tokenizers;
 /// Llama 2 <c>tokenizer.json</c> does (its Prepend("▁") normalizer runs on each stretch). Characters no piece
 /// covers become their UTF-8 byte tokens, or one UNK per run when the vocabulary has no byte tokens
 /// (SentencePiece's behaviour). Without scores in the spec, a piece's score is minus its id (lower ids merge
-/// first, which is how SentencePiece orders its pieces).</remarks>
+/// first, which is how SentencePiece orders its pieces). Microsoft.ML.Tokenizers' SentencePieceTokenizer is not used:
+/// its only factory reads a serialized SentencePiece ModelProto, which GGUF, llama2.c and tokenizer.json
+/// vocabularies do not carry.</remarks>
 internal sealed class SentencePieceBpeTokenizer : TokenizerBase
 {
     private const char Meta = '\u2581';
