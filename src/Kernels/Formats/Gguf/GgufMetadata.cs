@@ -144,14 +144,17 @@ public sealed class GgufMetadata
 
     private static (bool, int[]) ToInt32Array(object raw)
     {
-        if (raw is int[] ints)
-        {
-            return (true, ints);
-        }
-
-        if (raw is not Array array || array is string[] or Array[] or float[] or double[] or bool[])
+        if (raw is not Array array)
         {
             return (false, []);
+        }
+
+        switch (GgufValueCodec.ElementType(array))
+        {
+            case GgufValueType.Int32:
+                return (true, (int[])array);
+            case GgufValueType.String or GgufValueType.Array or GgufValueType.Float32 or GgufValueType.Float64 or GgufValueType.Bool:
+                return (false, []);
         }
 
         var result = new int[array.Length];

@@ -35,24 +35,26 @@ internal static class GgufValueCodec
         _ => null,
     };
 
-    /// <summary>The GGUF element type of a .NET array, or null when GGUF cannot hold it.</summary>
-    public static GgufValueType? ElementType(Array array) => array switch
+    /// <summary>The GGUF element type of a .NET array, or null when GGUF cannot hold it. Matches the exact element
+    /// type: the runtime lets an int[] pass as uint[] (and sbyte[] as byte[]), so <c>is</c> patterns would mislabel.</summary>
+    public static GgufValueType? ElementType(Array array)
     {
-        byte[] => GgufValueType.UInt8,
-        sbyte[] => GgufValueType.Int8,
-        ushort[] => GgufValueType.UInt16,
-        short[] => GgufValueType.Int16,
-        uint[] => GgufValueType.UInt32,
-        int[] => GgufValueType.Int32,
-        float[] => GgufValueType.Float32,
-        bool[] => GgufValueType.Bool,
-        string[] => GgufValueType.String,
-        ulong[] => GgufValueType.UInt64,
-        long[] => GgufValueType.Int64,
-        double[] => GgufValueType.Float64,
-        Array[] => GgufValueType.Array,
-        _ => null,
-    };
+        var element = array.GetType().GetElementType();
+        return element == typeof(byte) ? GgufValueType.UInt8
+            : element == typeof(sbyte) ? GgufValueType.Int8
+            : element == typeof(ushort) ? GgufValueType.UInt16
+            : element == typeof(short) ? GgufValueType.Int16
+            : element == typeof(uint) ? GgufValueType.UInt32
+            : element == typeof(int) ? GgufValueType.Int32
+            : element == typeof(float) ? GgufValueType.Float32
+            : element == typeof(bool) ? GgufValueType.Bool
+            : element == typeof(string) ? GgufValueType.String
+            : element == typeof(ulong) ? GgufValueType.UInt64
+            : element == typeof(long) ? GgufValueType.Int64
+            : element == typeof(double) ? GgufValueType.Float64
+            : element == typeof(Array) ? GgufValueType.Array
+            : null;
+    }
 
     /// <summary>A human-readable type name for messages, e.g. <c>uint32</c> or <c>array of string</c>.</summary>
     public static string Describe(object value) => value switch
