@@ -119,6 +119,15 @@ public sealed class HuggingFaceReaderTests : IDisposable
         Assert.Contains("overlap", OpenError([("a", "F32", [2]), ("b", "F32", [2])], (_, _) => "[0,8]"));
 
     [Fact]
+    public void Entry_without_data_offsets_is_refused()
+    {
+        var path = _dir.File("n.safetensors");
+        var header = System.Text.Encoding.UTF8.GetBytes("""{"w":{"dtype":"F32","shape":[1]}}""");
+        File.WriteAllBytes(path, [.. BitConverter.GetBytes((ulong)header.Length), .. header, 0, 0, 0, 0]);
+        Assert.Contains("malformed safetensors header", Assert.Throws<ModelFormatException>(() => SafeTensorsFile.Open(path)).Message);
+    }
+
+    [Fact]
     public void Truncated_safetensors_never_crash()
     {
         var path = _dir.File("t.safetensors");

@@ -104,7 +104,7 @@ internal sealed unsafe class SafeTensorsFile : IDisposable
                 }
             }
         }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or ArgumentException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or ArgumentException or KeyNotFoundException)
         {
             throw new ModelFormatException($"{file.Name}: malformed safetensors header: {e.Message}", e);
         }
