@@ -88,7 +88,7 @@ public sealed class GgufWriterTests
         Assert.Equal([8L], model.Weights.Layers[0].KeyBias!.Shape);
         Assert.Equal("{{ messages }}", model.ChatTemplate);
         Assert.Equal([3], model.StopTokenIds);
-        Assert.Equal(Tokenizers.TokenizerKind.ByteLevelBpe, model.Vocabulary!.Kind);
+        Assert.Equal(Serving.Kernels.Tokenizers.TokenizerKind.ByteLevelBpe, model.Vocabulary!.Kind);
         Assert.Equal(["a b"], model.Vocabulary.Merges!);
     }
 
