@@ -15,6 +15,15 @@ public static class MemoryBandwidthProbe
     {
         threads = threads > 0 ? threads : Environment.ProcessorCount;
         using var buffer = new NativeBuffer<float>(bytes / sizeof(float));
+
+        // Distinct non-zero values: pages of zeros may all map to one shared physical page, which then reads from
+        // cache and reports an impossible bandwidth.
+        var values = buffer.AsSpan(0, (int)Math.Min(buffer.Length, int.MaxValue));
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = i;
+        }
+
         using var pool = new WorkerPool(threads);
         var job = new ReadJob(buffer, threads);
         pool.Run(job);

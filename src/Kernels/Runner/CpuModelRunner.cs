@@ -125,6 +125,12 @@ public sealed unsafe class CpuModelRunner : IModelRunner
     {
         _pool.Dispose();
         _cache.Dispose();
+        foreach (var layer in _layers)
+        {
+            layer.Dispose();
+        }
+
+        (_output as IDisposable)?.Dispose();
         _attention.Dispose();
         _quantized.Dispose();
         foreach (var buffer in new[] { _x, _normed, _q, _k, _v, _attended, _projected, _gate, _up, _cos, _sin })

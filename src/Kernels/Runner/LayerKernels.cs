@@ -6,7 +6,7 @@ using Serving.Kernels.Quantization;
 namespace Serving.Kernels.Runner;
 
 /// <summary>The kernels and small fp32 vectors (norm weights, biases) of one decoder layer, prepared once.</summary>
-internal sealed unsafe class LayerKernels
+internal sealed unsafe class LayerKernels : IDisposable
 {
     private readonly float[]? _queryBias;
     private readonly float[]? _keyBias;
@@ -51,6 +51,14 @@ internal sealed unsafe class LayerKernels
     public bool QkvQuantized { get; }
 
     public bool GateUpQuantized { get; }
+
+    public void Dispose()
+    {
+        foreach (var kernel in new[] { Query, Key, Value, Output, Gate, Up, Down })
+        {
+            (kernel as IDisposable)?.Dispose();
+        }
+    }
 
     public void AddBiases(float* q, float* k, float* v)
     {

@@ -10,6 +10,8 @@ internal static class CommandLine
         var root = new RootCommand("serving: an LLM inference server and toolkit for Llama-family models")
         {
             GenerateCommand.Create(),
+            ModelCommand.Create(),
+            BenchCommand.Create(),
         };
         return root.Parse(args).InvokeAsync();
     }

@@ -12,15 +12,19 @@ namespace Serving.Kernels.Tests.Cpu;
 public sealed unsafe class MatMulKernelTests
 {
     [Theory]
-    [InlineData(GgmlType.F32, 1)]
-    [InlineData(GgmlType.F32, 7)]
-    [InlineData(GgmlType.F16, 5)]
-    [InlineData(GgmlType.BF16, 4)]
-    [InlineData(GgmlType.Q8_0, 1)]
-    [InlineData(GgmlType.Q8_0, 6)]
-    [InlineData(GgmlType.Q4_0, 1)]
-    [InlineData(GgmlType.Q4_0, 9)]
-    public void Kernel_matches_float64_product(GgmlType type, int tokens)
+    [InlineData(GgmlType.F32, 1, false)]
+    [InlineData(GgmlType.F32, 7, false)]
+    [InlineData(GgmlType.F16, 5, false)]
+    [InlineData(GgmlType.BF16, 4, false)]
+    [InlineData(GgmlType.Q8_0, 1, false)]
+    [InlineData(GgmlType.Q8_0, 6, false)]
+    [InlineData(GgmlType.Q4_0, 1, false)]
+    [InlineData(GgmlType.Q4_0, 9, false)]
+    [InlineData(GgmlType.Q8_0, 1, true)]
+    [InlineData(GgmlType.Q8_0, 6, true)]
+    [InlineData(GgmlType.Q4_0, 1, true)]
+    [InlineData(GgmlType.Q4_0, 9, true)]
+    public void Kernel_matches_float64_product(GgmlType type, int tokens, bool interleaved)
     {
         const int rows = 40;
         const int columns = 160;
@@ -28,7 +32,8 @@ public sealed unsafe class MatMulKernelTests
         using var weightBytes = new NativeBuffer<byte>(tensor.ByteLength);
         SyntheticModel.Fill(tensor, new Span<byte>(weightBytes.Pointer, (int)tensor.ByteLength));
         var weight = new WeightTensor("w", type, [rows, columns], (nint)weightBytes.Pointer, tensor.ByteLength);
-        var kernel = MatMulKernels.For(weight);
+        var kernel = interleaved ? MatMulKernels.For(weight) : MatMulKernels.ForStoredLayout(weight);
+        Assert.Equal(interleaved && InterleavedLayout.Supports(rows), kernel is Q4_0x8MatMul or Q8_0x8MatMul);
 
         var random = new Random(5);
         using var x = new NativeBuffer<float>(tokens * columns);
@@ -41,8 +46,9 @@ public sealed unsafe class MatMulKernelTests
         quantized.Quantize(x.Pointer, tokens, columns);
         var input = new MatMulInput(x.Pointer, quantized, tokens, columns);
         using var y = new NativeBuffer<float>(tokens * rows);
-        kernel.Compute(input, y.Pointer, rows, 0, 17);
-        kernel.Compute(input, y.Pointer, rows, 17, rows);
+        kernel.Compute(input, y.Pointer, rows, 0, 16);
+        kernel.Compute(input, y.Pointer, rows, 16, rows);
+        (kernel as IDisposable)?.Dispose();
 
         var w = new float[columns];
         for (var r = 0; r < rows; r++)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using Serving.Kernels.Numerics;
@@ -9,8 +10,10 @@ internal readonly unsafe struct F32RowLoader : IFloatRowLoader
 {
     public static int ElementBytes => 4;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Load8(byte* row, int index) => Vector256.Load((float*)row + index);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Load1(byte* row, int index) => ((float*)row)[index];
 }
 
@@ -19,12 +22,14 @@ internal readonly unsafe struct BF16RowLoader : IFloatRowLoader
 {
     public static int ElementBytes => 2;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Load8(byte* row, int index)
     {
         var widened = Avx2.ConvertToVector256Int32(Vector128.Load((ushort*)row + index));
         return (widened << 16).AsSingle();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Load1(byte* row, int index) => BFloat16.ToSingle(((ushort*)row)[index]);
 }
 
@@ -39,6 +44,7 @@ internal readonly unsafe struct F16RowLoader : IFloatRowLoader
 
     public static int ElementBytes => 2;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Load8(byte* row, int index)
     {
         var h = Avx2.ConvertToVector256Int32(Vector128.Load((ushort*)row + index));
@@ -50,5 +56,6 @@ internal readonly unsafe struct F16RowLoader : IFloatRowLoader
         return (value.AsInt32() | sign).AsSingle();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Load1(byte* row, int index) => HalfTable.ToSingle(((ushort*)row)[index]);
 }

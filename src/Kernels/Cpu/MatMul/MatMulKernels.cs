@@ -2,10 +2,19 @@ using Serving.Kernels.Tensors;
 
 namespace Serving.Kernels.Cpu.MatMul;
 
-/// <summary>Chooses the kernel for a weight matrix by its storage type.</summary>
+/// <summary>Chooses the kernel for a weight matrix by its storage type. Quantized matrices are repacked into the
+/// interleaved layout where the CPU and shape allow; the stored-layout kernels serve the rest.</summary>
 internal static class MatMulKernels
 {
     public static IMatMulKernel For(WeightTensor weight) => weight.Type switch
+    {
+        GgmlType.Q8_0 when InterleavedLayout.Supports(weight.Rows) => new Q8_0x8MatMul(weight),
+        GgmlType.Q4_0 when InterleavedLayout.Supports(weight.Rows) => new Q4_0x8MatMul(weight),
+        _ => ForStoredLayout(weight),
+    };
+
+    /// <summary>The kernel that reads the weights where they are stored, without repacking.</summary>
+    public static IMatMulKernel ForStoredLayout(WeightTensor weight) => weight.Type switch
     {
         GgmlType.F32 => new FloatMatMul<F32RowLoader>(weight),
         GgmlType.F16 => new FloatMatMul<F16RowLoader>(weight),

@@ -41,24 +41,31 @@ public static class SyntheticModel
     }
 
     /// <summary>Writes the stored bytes of <paramref name="tensor"/> (length <see cref="SyntheticTensor.ByteLength"/>).</summary>
-    public static void Fill(SyntheticTensor tensor, Span<byte> destination)
+    public static unsafe void Fill(SyntheticTensor tensor, Span<byte> destination)
     {
         ArgumentNullException.ThrowIfNull(tensor);
         var columns = (int)tensor.Shape[^1];
         var rows = tensor.Shape.Length > 1 ? tensor.Shape[0] : 1;
         var rowBytes = (int)GgmlTypeInfo.ByteCount(tensor.Type, columns);
-        var values = new float[columns];
-        var state = tensor.Seed;
         var scale = tensor.Kind == SyntheticTensorKind.Matrix ? 1.7f / MathF.Sqrt(columns) : 0.1f;
-        for (long r = 0; r < rows; r++)
+        fixed (byte* start = destination)
         {
-            for (var i = 0; i < columns; i++)
-            {
-                var u = NextUniform(ref state);
-                values[i] = tensor.Kind == SyntheticTensorKind.Norm ? 1f + (scale * u) : scale * u;
-            }
+            var pointer = start;
 
-            Encode(tensor.Type, values, destination.Slice((int)(r * rowBytes), rowBytes));
+            // Every row has its own random stream, so rows are generated in parallel and the bytes do not depend
+            // on how they were split.
+            Parallel.For(0, rows, () => new float[columns], (r, _, values) =>
+            {
+                var state = Mix(tensor.Seed, (ulong)r + 1);
+                for (var i = 0; i < columns; i++)
+                {
+                    var u = NextUniform(ref state);
+                    values[i] = tensor.Kind == SyntheticTensorKind.Norm ? 1f + (scale * u) : scale * u;
+                }
+
+                Encode(tensor.Type, values, new Span<byte>(pointer + (r * rowBytes), rowBytes));
+                return values;
+            }, _ => { });
         }
     }
 

@@ -1,0 +1,177 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using Serving.Kernels.Quantization;
+using Serving.Kernels.Tensors;
+
+namespace Serving.Kernels.Cpu.MatMul;
+
+/// <summary>
+/// Q4_0 weights repacked once into the <see cref="InterleavedLayout"/> (144 bytes per 8 rows × 32 columns: eight
+/// fp16 scales, then four 32-byte chunks; in chunk k, byte 4r+m holds row r's column 8k+m in its low nibble and
+/// column 8k+4+m in its high nibble). Nibbles stay unsigned (0..15) in the dot product; the −8 offset enters as the
+/// accumulator's starting value −8·Σx of the activation block.
+/// </summary>
+[SuppressMessage("Naming", "CA1707", Justification = "Named after the GGUF type.")]
+internal sealed unsafe class Q4_0x8MatMul : IMatMulKernel, IDisposable
+{
+    private const int GroupBlockBytes = InterleavedLayout.ScaleBytes + 128;
+    private const int TokenTile = 4;
+
+    private readonly NativeBuffer<byte> _packed;
+    private readonly int _columns;
+    private readonly int _blocks;
+
+    public Q4_0x8MatMul(WeightTensor weight)
+    {
+        Weight = weight;
+        Rows = (int)weight.Rows;
+        _columns = (int)weight.Columns;
+        _blocks = _columns / Q4_0.BlockSize;
+        _packed = new NativeBuffer<byte>((long)Rows / InterleavedLayout.Rows * _blocks * GroupBlockBytes);
+        Parallel.For(0, Rows / InterleavedLayout.Rows, Repack);
+    }
+
+    public WeightTensor Weight { get; }
+
+    public int Rows { get; }
+
+    public bool UsesQuantizedInput => true;
+
+    public void Dispose() => _packed.Dispose();
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Compute(in MatMulInput input, float* y, int ldy, int rowStart, int rowEnd)
+    {
+        var q = input.Quantized!;
+        for (var t = 0; t < input.Tokens; t += TokenTile)
+        {
+            var tokens = Math.Min(TokenTile, input.Tokens - t);
+            for (var row = rowStart; row < rowEnd; row += InterleavedLayout.Rows)
+            {
+                var group = _packed.Pointer + ((long)row / InterleavedLayout.Rows * _blocks * GroupBlockBytes);
+                if (tokens == TokenTile)
+                {
+                    Group4(group, q, t, y + ((long)t * ldy) + row, ldy);
+                }
+                else
+                {
+                    for (var i = 0; i < tokens; i++)
+                    {
+                        Group1(group, q, t + i, y + ((long)(t + i) * ldy) + row);
+                    }
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<sbyte> Broadcast(sbyte* x) => Vector256.Create(*(int*)x).AsSByte();
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Group1(byte* group, QuantizedActivations q, int token, float* y)
+    {
+        var xq = q.Values + ((long)token * _columns);
+        var xs = q.Scales + ((long)token * _blocks);
+        var xsum = q.Sums + ((long)token * _blocks);
+        var mask = Vector256.Create((byte)0x0F);
+        var acc = Vector256<float>.Zero;
+        for (var b = 0; b < _blocks; b++)
+        {
+            var block = group + (b * GroupBlockBytes);
+            var x = xq + (b * 32);
+            // Two accumulators halve the chain of dependent vpdpbusd instructions.
+            var low = Vector256.Create(-8 * xsum[b]);
+            var high = Vector256<int>.Zero;
+            for (var k = 0; k < 4; k++)
+            {
+                var raw = Vector256.Load(block + InterleavedLayout.ScaleBytes + (k * 32));
+                low = IntegerDot.Accumulate(low, raw & mask, Broadcast(x + (8 * k)));
+                high = IntegerDot.Accumulate(high, (raw.AsUInt16() >>> 4).AsByte() & mask, Broadcast(x + (8 * k) + 4));
+            }
+
+            var scale = F16RowLoader.Load8(block, 0) * Vector256.Create(xs[b]);
+            acc = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(low + high), scale, acc);
+        }
+
+        acc.Store(y);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Group4(byte* group, QuantizedActivations q, int token, float* y, int ldy)
+    {
+        var x0 = q.Values + ((long)token * _columns);
+        var x1 = x0 + _columns;
+        var x2 = x1 + _columns;
+        var x3 = x2 + _columns;
+        var s0 = q.Scales + ((long)token * _blocks);
+        var s1 = s0 + _blocks;
+        var s2 = s1 + _blocks;
+        var s3 = s2 + _blocks;
+        var sum0 = q.Sums + ((long)token * _blocks);
+        var sum1 = sum0 + _blocks;
+        var sum2 = sum1 + _blocks;
+        var sum3 = sum2 + _blocks;
+        var mask = Vector256.Create((byte)0x0F);
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        for (var b = 0; b < _blocks; b++)
+        {
+            var block = group + (b * GroupBlockBytes);
+            var o = b * 32;
+            var d0 = Vector256.Create(-8 * sum0[b]);
+            var d1 = Vector256.Create(-8 * sum1[b]);
+            var d2 = Vector256.Create(-8 * sum2[b]);
+            var d3 = Vector256.Create(-8 * sum3[b]);
+            for (var k = 0; k < 4; k++)
+            {
+                var raw = Vector256.Load(block + InterleavedLayout.ScaleBytes + (k * 32));
+                var low = raw & mask;
+                var high = (raw.AsUInt16() >>> 4).AsByte() & mask;
+                var c = o + (8 * k);
+                d0 = IntegerDot.Accumulate(IntegerDot.Accumulate(d0, low, Broadcast(x0 + c)), high, Broadcast(x0 + c + 4));
+                d1 = IntegerDot.Accumulate(IntegerDot.Accumulate(d1, low, Broadcast(x1 + c)), high, Broadcast(x1 + c + 4));
+                d2 = IntegerDot.Accumulate(IntegerDot.Accumulate(d2, low, Broadcast(x2 + c)), high, Broadcast(x2 + c + 4));
+                d3 = IntegerDot.Accumulate(IntegerDot.Accumulate(d3, low, Broadcast(x3 + c)), high, Broadcast(x3 + c + 4));
+            }
+
+            var scale = F16RowLoader.Load8(block, 0);
+            a0 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(d0), scale * Vector256.Create(s0[b]), a0);
+            a1 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(d1), scale * Vector256.Create(s1[b]), a1);
+            a2 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(d2), scale * Vector256.Create(s2[b]), a2);
+            a3 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(d3), scale * Vector256.Create(s3[b]), a3);
+        }
+
+        a0.Store(y);
+        a1.Store(y + ldy);
+        a2.Store(y + (2 * ldy));
+        a3.Store(y + (3 * ldy));
+    }
+
+    private void Repack(int group)
+    {
+        var source = (byte*)Weight.Data;
+        var rowBytes = Weight.RowBytes;
+        for (var b = 0; b < _blocks; b++)
+        {
+            var destination = _packed.Pointer + (((long)group * _blocks) + b) * GroupBlockBytes;
+            for (var r = 0; r < InterleavedLayout.Rows; r++)
+            {
+                var block = source + (((long)group * InterleavedLayout.Rows) + r) * rowBytes + (b * Q4_0.BlockBytes);
+                ((ushort*)destination)[r] = *(ushort*)block;
+                for (var k = 0; k < 4; k++)
+                {
+                    for (var m = 0; m < 4; m++)
+                    {
+                        var low = Nibble(block, (8 * k) + m);
+                        var high = Nibble(block, (8 * k) + 4 + m);
+                        destination[InterleavedLayout.ScaleBytes + (k * 32) + (r * 4) + m] = (byte)(low | (high << 4));
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Column c of a stored Q4_0 block: byte j holds columns j (low nibble) and j+16 (high nibble).</summary>
+    private static int Nibble(byte* block, int column) =>
+        column < 16 ? block[2 + column] & 0x0F : block[2 + column - 16] >> 4;
+}

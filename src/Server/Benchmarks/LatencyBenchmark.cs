@@ -1,0 +1,102 @@
+using System.Diagnostics;
+using Serving.Kernels.Diagnostics;
+using Serving.Kernels.Models;
+using Serving.Kernels.Runner;
+using Serving.Kernels.Sampling;
+using Serving.Kernels.Tensors;
+
+namespace Serving.Server.Benchmarks;
+
+/// <summary>Measures prompt processing and single-stream decode of one model, and the memory bandwidth and int8
+/// compute rate of the machine in the same run, since both drift from minute to minute on shared machines.</summary>
+internal static class LatencyBenchmark
+{
+    private const int MaxTokensPerStep = 512;
+
+    public static LatencyResult Run(LoadedModel model, double loadSeconds, int promptTokens, int genTokens, int threads)
+    {
+        var config = model.Config;
+        var context = promptTokens + genTokens + 1;
+        if (context > config.MaxPositions)
+        {
+            throw new ArgumentException($"{promptTokens} prompt + {genTokens} generated tokens exceed the model's context of {config.MaxPositions}");
+        }
+
+        using var runner = new CpuModelRunner(
+            model,
+            KvCacheConfig.ForTokens(context),
+            new CpuRunnerOptions { MaxTokensPerStep = Math.Min(MaxTokensPerStep, promptTokens), MaxSequences = 1, Threads = threads });
+        var blockTable = Enumerable.Range(0, runner.KvCache.BlockCount).ToArray();
+        var step = new StepInput(Math.Min(MaxTokensPerStep, promptTokens), 1, blockTable.Length, runner.KvCache.BlockSize);
+        var logits = new float[config.VocabSize];
+        var random = new Random(1);
+        var prompt = Enumerable.Range(0, promptTokens).Select(_ => random.Next(config.VocabSize)).ToArray();
+
+        // Warm-up: the first calls of each kernel run before the JIT has optimised it.
+        Prefill(runner, step, prompt.AsSpan(0, Math.Min(32, promptTokens)), blockTable, logits);
+        Decode(runner, step, Math.Min(32, promptTokens), 4, blockTable, logits);
+
+        var bandwidth = MemoryBandwidthProbe.Measure(threads: threads);
+        var int8 = Int8ComputeProbe.Measure(threads: threads);
+
+        var watch = Stopwatch.StartNew();
+        Prefill(runner, step, prompt, blockTable, logits);
+        var prefillSeconds = watch.Elapsed.TotalSeconds;
+        watch.Restart();
+        Decode(runner, step, promptTokens, genTokens, blockTable, logits);
+        var decodeSeconds = watch.Elapsed.TotalSeconds;
+
+        return new LatencyResult
+        {
+            Model = model.Source,
+            LoadSeconds = loadSeconds,
+            PromptTokens = promptTokens,
+            GeneratedTokens = genTokens,
+            PromptTokensPerSecond = promptTokens / prefillSeconds,
+            DecodeTokensPerSecond = genTokens / decodeSeconds,
+            WeightBytesPerToken = MatrixTensors(model.Weights).Sum(t => t.ByteLength),
+            MatrixParameters = MatrixTensors(model.Weights).Sum(t => t.ElementCount),
+            BandwidthBytesPerSecond = bandwidth,
+            Int8OpsPerSecond = int8,
+        };
+    }
+
+    private static IEnumerable<WeightTensor> MatrixTensors(ModelWeights weights)
+    {
+        foreach (var layer in weights.Layers)
+        {
+            yield return layer.Query;
+            yield return layer.Key;
+            yield return layer.Value;
+            yield return layer.Output;
+            yield return layer.Gate;
+            yield return layer.Up;
+            yield return layer.Down;
+        }
+
+        yield return weights.Output;
+    }
+
+    private static void Prefill(CpuModelRunner runner, StepInput step, ReadOnlySpan<int> prompt, int[] blockTable, float[] logits)
+    {
+        for (var start = 0; start < prompt.Length; start += step.MaxTokens)
+        {
+            var count = Math.Min(step.MaxTokens, prompt.Length - start);
+            step.Clear();
+            step.AddSequence(prompt.Slice(start, count), start, blockTable, start + count == prompt.Length ? 1 : 0);
+            runner.Execute(step, logits);
+        }
+    }
+
+    private static void Decode(CpuModelRunner runner, StepInput step, int position, int count, int[] blockTable, float[] logits)
+    {
+        Span<int> token = stackalloc int[1];
+        for (var i = 0; i < count; i++)
+        {
+            token[0] = Sampler.ArgMax(logits);
+            step.Clear();
+            step.AddSequence(token, position + i, blockTable, 1);
+            runner.Execute(step, logits);
+        }
+    }
+}

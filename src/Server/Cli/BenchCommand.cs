@@ -1,0 +1,52 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Serving.Server.Benchmarks;
+
+namespace Serving.Server.Cli;
+
+/// <summary><c>serving bench latency</c>: prompt and single-stream decode speed against the machine's ceilings.</summary>
+internal static class BenchCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string?>("--model") { Description = "Model to measure; omitted: the built-in demo model" };
+        var promptTokens = new Option<int>("--prompt-tokens") { Description = "Prompt length", DefaultValueFactory = _ => 512 };
+        var genTokens = new Option<int>("--gen-tokens") { Description = "Tokens to decode", DefaultValueFactory = _ => 128 };
+        var threads = new Option<int>("--threads") { Description = "Kernel threads (0: one per core)", DefaultValueFactory = _ => 0 };
+        var latency = new Command("latency", "Prompt processing and single-stream decode speed, with bandwidth and int8 ceilings measured in the same run")
+        {
+            model, promptTokens, genTokens, threads,
+        };
+        latency.SetAction(result =>
+        {
+            using var logging = CliLogging.Create(verbose: false);
+            var logger = logging.CreateLogger("bench");
+            try
+            {
+                if (result.GetValue(promptTokens) < 1 || result.GetValue(genTokens) < 1)
+                {
+                    throw new ArgumentException("--prompt-tokens and --gen-tokens must be at least 1");
+                }
+
+                var watch = Stopwatch.StartNew();
+                using var loaded = ModelSource.Open(result.GetValue(model), null, logger);
+                var load = watch.Elapsed.TotalSeconds;
+                var r = LatencyBenchmark.Run(loaded, load, result.GetValue(promptTokens), result.GetValue(genTokens), result.GetValue(threads));
+                Console.WriteLine($"model: {r.Model}");
+                Console.WriteLine($"load: {r.LoadSeconds:F2} s");
+                Console.WriteLine($"prompt: {r.PromptTokens} tokens at {r.PromptTokensPerSecond:F1} tok/s ({r.PromptComputeFraction:P0} of the int8 compute ceiling {r.PromptComputeCeilingTokensPerSecond:F1} tok/s)");
+                Console.WriteLine($"decode: {r.GeneratedTokens} tokens at {r.DecodeTokensPerSecond:F1} tok/s ({r.DecodeRooflineFraction:P0} of the bandwidth roofline {r.DecodeRooflineTokensPerSecond:F1} tok/s)");
+                Console.WriteLine($"weights read per token: {r.WeightBytesPerToken / 1e6:F1} MB; matrix parameters: {r.MatrixParameters / 1e6:F1} M");
+                Console.WriteLine($"measured: read bandwidth {r.BandwidthBytesPerSecond / 1e9:F1} GB/s, int8 {r.Int8OpsPerSecond / 1e9:F0} Gop/s");
+                return 0;
+            }
+            catch (Exception e) when (e is ArgumentException or IOException or Kernels.Formats.ModelFormatException)
+            {
+                logger.LogError("{Message}", e.Message);
+                return 1;
+            }
+        });
+        return new Command("bench", "Benchmarks") { latency };
+    }
+}
