@@ -1,4 +1,6 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Serving.Kernels.Runner;
 
 namespace Serving.Kernels.Cpu;
@@ -72,65 +74,179 @@ internal sealed unsafe class AttentionJob : IParallelJob, IDisposable
 
     private static void Softmax(float* x, int n)
     {
+        var vmax = Vector256.Create(float.NegativeInfinity);
+        var i = 0;
+        for (; i + 8 <= n; i += 8)
+        {
+            vmax = Vector256.Max(vmax, Vector256.Load(x + i));
+        }
+
         var max = float.NegativeInfinity;
-        for (var i = 0; i < n; i++)
+        for (var lane = 0; lane < 8; lane++)
+        {
+            max = MathF.Max(max, vmax.GetElement(lane));
+        }
+
+        for (; i < n; i++)
         {
             max = MathF.Max(max, x[i]);
         }
 
-        var i8 = 0;
-        var vmax = Vector256.Create(max);
         var vsum = Vector256<float>.Zero;
-        for (; i8 + 8 <= n; i8 += 8)
+        var splat = Vector256.Create(max);
+        i = 0;
+        for (; i + 8 <= n; i += 8)
         {
-            var e = Vector256.Exp(Vector256.Load(x + i8) - vmax);
-            e.Store(x + i8);
+            var e = Vector256.Exp(Vector256.Load(x + i) - splat);
+            e.Store(x + i);
             vsum += e;
         }
 
         var sum = Vector256.Sum(vsum);
-        for (; i8 < n; i8++)
+        for (; i < n; i++)
         {
-            x[i8] = MathF.Exp(x[i8] - max);
-            sum += x[i8];
+            x[i] = MathF.Exp(x[i] - max);
+            sum += x[i];
         }
 
-        var inverse = 1f / sum;
-        for (var i = 0; i < n; i++)
+        var inverse = Vector256.Create(1f / sum);
+        i = 0;
+        for (; i + 8 <= n; i += 8)
         {
-            x[i] *= inverse;
+            (Vector256.Load(x + i) * inverse).Store(x + i);
+        }
+
+        for (; i < n; i++)
+        {
+            x[i] *= inverse.ToScalar();
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Attend(int token, int kvHead, int context, ReadOnlySpan<int> blockTable, int blockSize, float* scores)
     {
         var firstHead = kvHead * _group;
         var query = _queries + ((long)token * _heads * _headDim) + (firstHead * _headDim);
         var headOffset = kvHead * _headDim;
-        for (var p = 0; p < context; p++)
+
+        // Scores, block by block: the slots of a block are contiguous, so only one table lookup per block, and
+        // eight consecutive positions are scored together (one reduction for eight dot products).
+        var eightAtOnce = blockSize % 8 == 0 && _headDim % 8 == 0;
+        for (var start = 0; start < context; start += blockSize)
         {
-            var slot = (blockTable[p / blockSize] * blockSize) + (p % blockSize);
-            var key = _keys + ((long)slot * _kvDim) + headOffset;
-            for (var g = 0; g < _group; g++)
+            var slot0 = (long)blockTable[start / blockSize] * blockSize;
+            var count = Math.Min(blockSize, context - start);
+            var j = 0;
+            if (eightAtOnce)
             {
-                scores[(g * _maxContext) + p] = VectorOps.Dot(query + (g * _headDim), key, _headDim) * _scale;
+                for (; j + 8 <= count; j += 8)
+                {
+                    var key = _keys + ((slot0 + j) * _kvDim) + headOffset;
+                    for (var g = 0; g < _group; g++)
+                    {
+                        (Dot8(query + (g * _headDim), key) * Vector256.Create(_scale)).Store(scores + (g * _maxContext) + start + j);
+                    }
+                }
+            }
+
+            for (; j < count; j++)
+            {
+                var key = _keys + ((slot0 + j) * _kvDim) + headOffset;
+                for (var g = 0; g < _group; g++)
+                {
+                    scores[(g * _maxContext) + start + j] = VectorOps.Dot(query + (g * _headDim), key, _headDim) * _scale;
+                }
             }
         }
 
         var output = _output + ((long)token * _heads * _headDim) + (firstHead * _headDim);
         for (var g = 0; g < _group; g++)
         {
-            Softmax(scores + (g * _maxContext), context);
-            new Span<float>(output + (g * _headDim), _headDim).Clear();
+            var weights = scores + (g * _maxContext);
+            Softmax(weights, context);
+            if (_headDim == 64)
+            {
+                WeightedSum64(weights, context, blockTable, blockSize, headOffset, output + (g * _headDim));
+            }
+            else
+            {
+                WeightedSum(weights, context, blockTable, blockSize, headOffset, output + (g * _headDim));
+            }
+        }
+    }
+
+    /// <summary>Dot products of <paramref name="query"/> with the keys of eight consecutive slots (stride kvDim),
+    /// reduced together with a horizontal-add tree: lane j holds the score of slot j.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Vector256<float> Dot8(float* query, float* key)
+    {
+        long stride = _kvDim;
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        Vector256<float> a4 = default, a5 = default, a6 = default, a7 = default;
+        for (var i = 0; i < _headDim; i += 8)
+        {
+            var q = Vector256.Load(query + i);
+            var k = key + i;
+            a0 = Vector256.FusedMultiplyAdd(q, Vector256.Load(k), a0);
+            a1 = Vector256.FusedMultiplyAdd(q, Vector256.Load(k + stride), a1);
+            a2 = Vector256.FusedMultiplyAdd(q, Vector256.Load(k + (2 * stride)), a2);
+            a3 = Vector256.FusedMultiplyAdd(q, Vector256.Load(k + (3 * stride)), a3);
+            a4 = Vector256.FusedMultiplyAdd(q, Vector256.Load(k + (4 * stride)), a4);
+            a5 = Vector256.FusedMultiplyAdd(q, Vector256.Load(k + (5 * stride)), a5);
+            a6 = Vector256.FusedMultiplyAdd(q, Vector256.Load(k + (6 * stride)), a6);
+            a7 = Vector256.FusedMultiplyAdd(q, Vector256.Load(k + (7 * stride)), a7);
         }
 
-        for (var p = 0; p < context; p++)
+        var h0123 = Avx.HorizontalAdd(Avx.HorizontalAdd(a0, a1), Avx.HorizontalAdd(a2, a3));
+        var h4567 = Avx.HorizontalAdd(Avx.HorizontalAdd(a4, a5), Avx.HorizontalAdd(a6, a7));
+        return Avx.Permute2x128(h0123, h4567, 0x20) + Avx.Permute2x128(h0123, h4567, 0x31);
+    }
+
+    /// <summary>output = Σ weights[p] · V[p] for the common head width 64, with the sum held in eight registers
+    /// instead of being loaded and stored for every position.</summary>
+    private void WeightedSum64(float* weights, int context, ReadOnlySpan<int> blockTable, int blockSize, int headOffset, float* output)
+    {
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        Vector256<float> a4 = default, a5 = default, a6 = default, a7 = default;
+        for (var start = 0; start < context; start += blockSize)
         {
-            var slot = (blockTable[p / blockSize] * blockSize) + (p % blockSize);
-            var value = _values + ((long)slot * _kvDim) + headOffset;
-            for (var g = 0; g < _group; g++)
+            var slot0 = (long)blockTable[start / blockSize] * blockSize;
+            var count = Math.Min(blockSize, context - start);
+            for (var j = 0; j < count; j++)
             {
-                VectorOps.AddScaled(output + (g * _headDim), value, scores[(g * _maxContext) + p], _headDim);
+                var v = _values + ((slot0 + j) * _kvDim) + headOffset;
+                var w = Vector256.Create(weights[start + j]);
+                a0 = Vector256.FusedMultiplyAdd(Vector256.Load(v), w, a0);
+                a1 = Vector256.FusedMultiplyAdd(Vector256.Load(v + 8), w, a1);
+                a2 = Vector256.FusedMultiplyAdd(Vector256.Load(v + 16), w, a2);
+                a3 = Vector256.FusedMultiplyAdd(Vector256.Load(v + 24), w, a3);
+                a4 = Vector256.FusedMultiplyAdd(Vector256.Load(v + 32), w, a4);
+                a5 = Vector256.FusedMultiplyAdd(Vector256.Load(v + 40), w, a5);
+                a6 = Vector256.FusedMultiplyAdd(Vector256.Load(v + 48), w, a6);
+                a7 = Vector256.FusedMultiplyAdd(Vector256.Load(v + 56), w, a7);
+            }
+        }
+
+        a0.Store(output);
+        a1.Store(output + 8);
+        a2.Store(output + 16);
+        a3.Store(output + 24);
+        a4.Store(output + 32);
+        a5.Store(output + 40);
+        a6.Store(output + 48);
+        a7.Store(output + 56);
+    }
+
+    private void WeightedSum(float* weights, int context, ReadOnlySpan<int> blockTable, int blockSize, int headOffset, float* output)
+    {
+        new Span<float>(output, _headDim).Clear();
+        for (var start = 0; start < context; start += blockSize)
+        {
+            var slot0 = (long)blockTable[start / blockSize] * blockSize;
+            var count = Math.Min(blockSize, context - start);
+            for (var j = 0; j < count; j++)
+            {
+                VectorOps.AddScaled(output, _values + ((slot0 + j) * _kvDim) + headOffset, weights[start + j], _headDim);
             }
         }
     }

@@ -7,14 +7,18 @@ namespace Serving.Kernels.Cpu;
 /// one chunk, not by half the work.</summary>
 internal sealed unsafe class MatMulJob : IParallelJob
 {
-    private const int ChunkRows = 16;
+    private const int MinChunkRows = 16;
 
     private readonly IMatMulKernel[] _kernels = new IMatMulKernel[3];
     private readonly nint[] _outputs = new nint[3];
     private readonly int[] _firstChunk = new int[4];
+    private readonly int[] _chunkRows = new int[3];
+    private readonly int _threads;
     private MatMulInput _input;
     private int _count;
     private int _nextChunk;
+
+    public MatMulJob(int threads) => _threads = threads;
 
     public void Set(in MatMulInput input)
     {
@@ -27,7 +31,13 @@ internal sealed unsafe class MatMulJob : IParallelJob
     {
         _kernels[_count] = kernel;
         _outputs[_count] = (nint)output;
-        _firstChunk[_count + 1] = _firstChunk[_count] + ((kernel.Rows + ChunkRows - 1) / ChunkRows);
+
+        // A few long chunks per thread: each thread then streams long runs of contiguous weights, which the hardware
+        // prefetchers follow; many short interleaved chunks break the streams and make the claiming counter bounce
+        // between cores. Several chunks per thread still let a thread that falls behind be covered by the other.
+        var chunkRows = Math.Max(MinChunkRows, (kernel.Rows / (_threads * 4)) & ~(MinChunkRows - 1));
+        _chunkRows[_count] = chunkRows;
+        _firstChunk[_count + 1] = _firstChunk[_count] + ((kernel.Rows + chunkRows - 1) / chunkRows);
         _count++;
     }
 
@@ -49,8 +59,8 @@ internal sealed unsafe class MatMulJob : IParallelJob
             }
 
             var kernel = _kernels[k];
-            var rowStart = (chunk - _firstChunk[k]) * ChunkRows;
-            var rowEnd = Math.Min(kernel.Rows, rowStart + ChunkRows);
+            var rowStart = (chunk - _firstChunk[k]) * _chunkRows[k];
+            var rowEnd = Math.Min(kernel.Rows, rowStart + _chunkRows[k]);
             kernel.Compute(_input, (float*)_outputs[k], kernel.Rows, rowStart, rowEnd);
         }
     }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace Serving.Kernels.Cpu;
@@ -70,6 +71,7 @@ internal static unsafe class VectorOps
     }
 
     /// <summary>Dot product of two fp32 rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Dot(float* a, float* b, int n)
     {
         var acc = Vector256<float>.Zero;

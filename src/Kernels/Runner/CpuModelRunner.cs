@@ -20,7 +20,7 @@ public sealed unsafe class CpuModelRunner : IModelRunner
     private readonly LayerKernels[] _layers;
     private readonly IMatMulKernel _output;
     private readonly float[] _outputNorm;
-    private readonly MatMulJob _matMul = new();
+    private readonly MatMulJob _matMul;
     private readonly AttentionJob _attention;
     private readonly QuantizedActivations _quantized;
     private readonly NativeBuffer<float> _x;
@@ -55,6 +55,7 @@ public sealed unsafe class CpuModelRunner : IModelRunner
         var c = Config;
         var threads = _options.Threads > 0 ? _options.Threads : Environment.ProcessorCount;
         _pool = new WorkerPool(threads);
+        _matMul = new MatMulJob(threads);
         _cache = new KvCacheStorage(c.LayerCount, kvCache.BlockCount, kvCache.BlockSize, c.KvDim);
         _rope = new RotaryEmbedding(c);
         _layers = new LayerKernels[c.LayerCount];

@@ -31,6 +31,16 @@ public sealed class RunnerAgreementTests
         Assert.True(worst <= tolerance, $"max relative logit error {worst:E3} exceeds {tolerance:E1}");
     }
 
+    /// <summary>Head width 64 and eight query heads per KV head, with 16-slot blocks and contexts past one block:
+    /// the attention paths that score eight positions at once and keep the weighted sum in registers.</summary>
+    [Fact]
+    public void Wide_heads_use_the_vectorised_attention_paths_correctly()
+    {
+        var config = SmallConfig() with { HiddenSize = 512, HeadCount = 8, KvHeadCount = 1, HeadDim = 64, LayerCount = 1, IntermediateSize = 128, RopeDimensions = 64 };
+        using var model = new InMemoryModel(config, GgmlType.F32, seed: 5);
+        Assert.True(RunScript(config, model.Weights, blockSize: 16) <= 1e-4);
+    }
+
     [Fact]
     public void Rope_frequency_factors_are_applied()
     {
@@ -77,28 +87,23 @@ public sealed class RunnerAgreementTests
 
     /// <summary>Four sequences over three steps: prefill chunks, decode, and multi-token steps on top of cached
     /// context, with block tables that are neither contiguous nor ordered.</summary>
-    private static double RunScript(ModelConfig config, ModelWeights weights)
+    private static double RunScript(ModelConfig config, ModelWeights weights, int blockSize = 4)
     {
-        const int blockSize = 4;
+        // Lengths grow with the block size so contexts always span several blocks.
+        var k = blockSize / 4;
         var random = new Random(42);
-        int[][] prompts =
-        [
-            Enumerable.Range(0, 11).Select(_ => random.Next(config.VocabSize)).ToArray(),
-            Enumerable.Range(0, 6).Select(_ => random.Next(config.VocabSize)).ToArray(),
-            Enumerable.Range(0, 3).Select(_ => random.Next(config.VocabSize)).ToArray(),
-            Enumerable.Range(0, 9).Select(_ => random.Next(config.VocabSize)).ToArray(),
-        ];
+        int[][] prompts = [.. new[] { 11, 6, 3, 9 }.Select(n => Enumerable.Range(0, n * k).Select(_ => random.Next(config.VocabSize)).ToArray())];
         int[][] blockTables = [[7, 2, 12], [0, 9], [4], [15, 1, 10]];
         (int Sequence, int Start, int Count)[][] steps =
         [
-            [(0, 0, 5), (1, 0, 1), (2, 0, 3)],
-            [(0, 5, 3), (1, 1, 1), (3, 0, 9)],
-            [(1, 2, 4), (0, 8, 3)],
+            [(0, 0, 5 * k), (1, 0, k), (2, 0, 3 * k)],
+            [(0, 5 * k, 3 * k), (1, k, k), (3, 0, 9 * k)],
+            [(1, 2 * k, 4 * k), (0, 8 * k, 3 * k)],
         ];
 
         var references = prompts.Select(_ => new ReferenceForward(config, weights)).ToArray();
-        using var runner = new CpuModelRunner(config, weights, new KvCacheConfig(16, blockSize), new CpuRunnerOptions { MaxTokensPerStep = 32, Threads = 2 });
-        var input = new StepInput(32, 4, 4, blockSize);
+        using var runner = new CpuModelRunner(config, weights, new KvCacheConfig(16, blockSize), new CpuRunnerOptions { MaxTokensPerStep = 32 * k, Threads = 2 });
+        var input = new StepInput(32 * k, 4, 4, blockSize);
         var worst = 0.0;
         foreach (var step in steps)
         {
