@@ -7,15 +7,29 @@ namespace Serving.Kernels.Cpu;
 internal sealed unsafe class NativeBuffer<T> : IDisposable
     where T : unmanaged
 {
+    private const nuint HugePage = 2 * 1024 * 1024;
+    private const int MadviseHugePage = 14;
+
     private void* _pointer;
 
-    public NativeBuffer(long length)
+    public NativeBuffer(long length, bool clear = true)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(length);
         Length = length;
         var bytes = (nuint)Math.Max(1, length * sizeof(T));
-        _pointer = NativeMemory.AlignedAlloc(bytes, 64);
-        NativeMemory.Clear(_pointer, bytes);
+        var large = bytes >= HugePage;
+        _pointer = NativeMemory.AlignedAlloc(bytes, large ? HugePage : 64);
+        if (large && OperatingSystem.IsLinux())
+        {
+            // Weights and KV blocks are streamed end to end: 2 MiB pages cut TLB misses and first-touch faults
+            // 512-fold. Transparent huge pages are often in "madvise" mode, so ask for them; failure is harmless.
+            _ = LinuxMemory.Madvise(_pointer, bytes, MadviseHugePage);
+        }
+
+        if (clear)
+        {
+            NativeMemory.Clear(_pointer, bytes);
+        }
     }
 
     public long Length { get; }

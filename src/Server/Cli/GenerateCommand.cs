@@ -45,6 +45,7 @@ internal static class GenerateCommand
                     throw new ArgumentException("--max-tokens must be >= 0");
                 }
 
+                var started = System.Diagnostics.Stopwatch.StartNew();
                 using var loaded = ModelSource.Open(result.GetValue(model), result.GetValue(tokenizer), logger);
                 var text = result.GetValue(prompt);
                 List<int> ids = string.IsNullOrEmpty(text)
@@ -61,6 +62,7 @@ internal static class GenerateCommand
                     loaded,
                     KvCacheConfig.ForTokens(context),
                     new CpuRunnerOptions { MaxTokensPerStep = tokensPerStep, MaxSequences = 1, Threads = result.GetValue(threads) });
+                logger.LogDebug("Runner ready after {Milliseconds} ms ({Threads} threads, KV pool {Megabytes:F1} MB)", started.ElapsedMilliseconds, runner.Threads, runner.KvCacheBytes / 1e6);
                 var generator = new SingleSequenceGenerator(loaded, runner, tokensPerStep);
                 using var stdout = Console.OpenStandardOutput();
                 using var writer = new TokenTextWriter(loaded.Tokenizer, stdout, atStartOfText: string.IsNullOrEmpty(text));
@@ -71,7 +73,17 @@ internal static class GenerateCommand
                     Sampling = sampling,
                     IgnoreEos = result.GetValue(ignoreEos),
                 };
-                var finish = generator.Generate(request, writer.Write);
+                var first = true;
+                var finish = generator.Generate(request, token =>
+                {
+                    if (first)
+                    {
+                        logger.LogDebug("First token after {Milliseconds} ms", started.ElapsedMilliseconds);
+                        first = false;
+                    }
+
+                    writer.Write(token);
+                });
                 logger.LogDebug("Finished: {Reason}", finish);
                 return 0;
             }

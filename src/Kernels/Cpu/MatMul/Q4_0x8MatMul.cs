@@ -28,7 +28,7 @@ internal sealed unsafe class Q4_0x8MatMul : IMatMulKernel, IDisposable
         Rows = (int)weight.Rows;
         _columns = (int)weight.Columns;
         _blocks = _columns / Q4_0.BlockSize;
-        _packed = new NativeBuffer<byte>((long)Rows / InterleavedLayout.Rows * _blocks * GroupBlockBytes);
+        _packed = new NativeBuffer<byte>((long)Rows / InterleavedLayout.Rows * _blocks * GroupBlockBytes, clear: false);
         Parallel.For(0, Rows / InterleavedLayout.Rows, Repack);
     }
 
@@ -147,10 +147,14 @@ internal sealed unsafe class Q4_0x8MatMul : IMatMulKernel, IDisposable
         a3.Store(y + (3 * ldy));
     }
 
+    /// <summary>Stored Q4_0 byte j holds column j (low nibble) and column j+16 (high nibble); with the four-byte
+    /// words A = bytes 0..3, B = 4..7, C = 8..11, D = 12..15, the four chunks of a row are built four bytes at a time.</summary>
     private void Repack(int group)
     {
         var source = (byte*)Weight.Data;
         var rowBytes = Weight.RowBytes;
+        const uint low = 0x0F0F0F0F;
+        const uint high = 0xF0F0F0F0;
         for (var b = 0; b < _blocks; b++)
         {
             var destination = _packed.Pointer + (((long)group * _blocks) + b) * GroupBlockBytes;
@@ -158,20 +162,14 @@ internal sealed unsafe class Q4_0x8MatMul : IMatMulKernel, IDisposable
             {
                 var block = source + (((long)group * InterleavedLayout.Rows) + r) * rowBytes + (b * Q4_0.BlockBytes);
                 ((ushort*)destination)[r] = *(ushort*)block;
-                for (var k = 0; k < 4; k++)
-                {
-                    for (var m = 0; m < 4; m++)
-                    {
-                        var low = Nibble(block, (8 * k) + m);
-                        var high = Nibble(block, (8 * k) + 4 + m);
-                        destination[InterleavedLayout.ScaleBytes + (k * 32) + (r * 4) + m] = (byte)(low | (high << 4));
-                    }
-                }
+                uint a = Unsafe.ReadUnaligned<uint>(block + 2), bb = Unsafe.ReadUnaligned<uint>(block + 6);
+                uint c = Unsafe.ReadUnaligned<uint>(block + 10), d = Unsafe.ReadUnaligned<uint>(block + 14);
+                var chunks = (uint*)(destination + InterleavedLayout.ScaleBytes) + r;
+                chunks[0] = (a & low) | ((bb & low) << 4);
+                chunks[8] = (c & low) | ((d & low) << 4);
+                chunks[16] = ((a >> 4) & low) | (bb & high);
+                chunks[24] = ((c >> 4) & low) | (d & high);
             }
         }
     }
-
-    /// <summary>Column c of a stored Q4_0 block: byte j holds columns j (low nibble) and j+16 (high nibble).</summary>
-    private static int Nibble(byte* block, int column) =>
-        column < 16 ? block[2 + column] & 0x0F : block[2 + column - 16] >> 4;
 }

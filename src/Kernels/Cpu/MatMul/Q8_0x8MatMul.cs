@@ -28,7 +28,7 @@ internal sealed unsafe class Q8_0x8MatMul : IMatMulKernel, IDisposable
         Rows = (int)weight.Rows;
         _columns = (int)weight.Columns;
         _blocks = _columns / Q8_0.BlockSize;
-        _packed = new NativeBuffer<byte>((long)Rows / InterleavedLayout.Rows * _blocks * GroupBlockBytes);
+        _packed = new NativeBuffer<byte>((long)Rows / InterleavedLayout.Rows * _blocks * GroupBlockBytes, clear: false);
         Parallel.For(0, Rows / InterleavedLayout.Rows, Repack);
     }
 
@@ -141,6 +141,7 @@ internal sealed unsafe class Q8_0x8MatMul : IMatMulKernel, IDisposable
         a3.Store(y + (3 * ldy));
     }
 
+    /// <summary>Adding 128 to a two's-complement byte flips its top bit, so four weights are offset with one xor.</summary>
     private void Repack(int group)
     {
         var source = (byte*)Weight.Data;
@@ -152,9 +153,10 @@ internal sealed unsafe class Q8_0x8MatMul : IMatMulKernel, IDisposable
             {
                 var block = source + (((long)group * InterleavedLayout.Rows) + r) * rowBytes + (b * Q8_0.BlockBytes);
                 ((ushort*)destination)[r] = *(ushort*)block;
-                for (var c = 0; c < 32; c++)
+                var chunks = (uint*)(destination + InterleavedLayout.ScaleBytes) + r;
+                for (var k = 0; k < 8; k++)
                 {
-                    destination[InterleavedLayout.ScaleBytes + (c / 4 * 32) + (r * 4) + (c % 4)] = (byte)((sbyte)block[2 + c] + 128);
+                    chunks[k * 8] = Unsafe.ReadUnaligned<uint>(block + 2 + (4 * k)) ^ 0x80808080u;
                 }
             }
         }
