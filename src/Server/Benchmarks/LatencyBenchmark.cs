@@ -12,6 +12,9 @@ namespace Serving.Server.Benchmarks;
 internal static class LatencyBenchmark
 {
     private const int MaxTokensPerStep = 512;
+    private const int Rounds = 4;
+    private const long ProbeBytes = 512L << 20;
+    private const int ProbeRepeats = 3;
 
     public static LatencyResult Run(LoadedModel model, double loadSeconds, int promptTokens, int genTokens, int threads)
     {
@@ -36,15 +39,32 @@ internal static class LatencyBenchmark
         Prefill(runner, step, prompt.AsSpan(0, Math.Min(32, promptTokens)), blockTable, logits);
         Decode(runner, step, Math.Min(32, promptTokens), 4, blockTable, logits);
 
-        var bandwidth = MemoryBandwidthProbe.Measure(threads: threads);
-        var int8 = Int8ComputeProbe.Measure(threads: threads);
-
+        var int8Before = Int8ComputeProbe.Measure(threads: threads);
         var watch = Stopwatch.StartNew();
         Prefill(runner, step, prompt, blockTable, logits);
         var prefillSeconds = watch.Elapsed.TotalSeconds;
-        watch.Restart();
-        Decode(runner, step, promptTokens, genTokens, blockTable, logits);
-        var decodeSeconds = watch.Elapsed.TotalSeconds;
+        var int8After = Int8ComputeProbe.Measure(threads: threads);
+
+        // Decode in rounds, each between two bandwidth probes, so every round is compared with the bandwidth the
+        // machine had at that moment.
+        var rounds = Math.Min(Rounds, genTokens);
+        var bandwidths = new double[rounds];
+        var speeds = new double[rounds];
+        var position = promptTokens;
+        var decodeSeconds = 0.0;
+        for (var r = 0; r < rounds; r++)
+        {
+            var count = (genTokens / rounds) + (r < genTokens % rounds ? 1 : 0);
+            var before = MemoryBandwidthProbe.Measure(ProbeBytes, ProbeRepeats, threads);
+            watch.Restart();
+            Decode(runner, step, position, count, blockTable, logits);
+            var seconds = watch.Elapsed.TotalSeconds;
+            var after = MemoryBandwidthProbe.Measure(ProbeBytes, ProbeRepeats, threads);
+            position += count;
+            decodeSeconds += seconds;
+            speeds[r] = count / seconds;
+            bandwidths[r] = (before + after) / 2;
+        }
 
         return new LatencyResult
         {
@@ -56,8 +76,9 @@ internal static class LatencyBenchmark
             DecodeTokensPerSecond = genTokens / decodeSeconds,
             WeightBytesPerToken = MatrixTensors(model.Weights).Sum(t => t.ByteLength),
             MatrixParameters = MatrixTensors(model.Weights).Sum(t => t.ElementCount),
-            BandwidthBytesPerSecond = bandwidth,
-            Int8OpsPerSecond = int8,
+            Bandwidths = bandwidths,
+            RoundTokensPerSecond = speeds,
+            Int8OpsPerSecond = (int8Before + int8After) / 2,
         };
     }
 

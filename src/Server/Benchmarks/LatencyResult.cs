@@ -1,6 +1,7 @@
 namespace Serving.Server.Benchmarks;
 
-/// <summary>Single-stream speed of one model with the machine's ceilings measured in the same run.</summary>
+/// <summary>Single-stream speed of one model with the machine's ceilings measured in the same run, interleaved with
+/// the measured work (bandwidth and compute on these shared machines drift by 2× within minutes).</summary>
 internal sealed record LatencyResult
 {
     public required string Model { get; init; }
@@ -21,13 +22,26 @@ internal sealed record LatencyResult
     /// <summary>Parameters multiplied per token (matrices only).</summary>
     public required long MatrixParameters { get; init; }
 
-    public required double BandwidthBytesPerSecond { get; init; }
+    /// <summary>Read bandwidth measured around each decode round, bytes per second.</summary>
+    public required IReadOnlyList<double> Bandwidths { get; init; }
 
+    /// <summary>Decode speed of each round, tokens per second.</summary>
+    public required IReadOnlyList<double> RoundTokensPerSecond { get; init; }
+
+    /// <summary>int8 operations per second, measured before and after the prompt (mean).</summary>
     public required double Int8OpsPerSecond { get; init; }
 
-    public double DecodeRooflineTokensPerSecond => BandwidthBytesPerSecond / WeightBytesPerToken;
+    /// <summary>Median over rounds of decode speed ÷ (bandwidth around that round ÷ weight bytes per token).</summary>
+    public double DecodeRooflineFraction
+    {
+        get
+        {
+            var fractions = RoundTokensPerSecond.Select((t, i) => t / (Bandwidths[i] / WeightBytesPerToken)).Order().ToArray();
+            return fractions[fractions.Length / 2];
+        }
+    }
 
-    public double DecodeRooflineFraction => DecodeTokensPerSecond / DecodeRooflineTokensPerSecond;
+    public double MedianBandwidth => Bandwidths.Order().ElementAt(Bandwidths.Count / 2);
 
     public double PromptComputeCeilingTokensPerSecond => Int8OpsPerSecond / (2.0 * MatrixParameters);
 

@@ -36,9 +36,10 @@ internal static class BenchCommand
                 Console.WriteLine($"model: {r.Model}");
                 Console.WriteLine($"load: {r.LoadSeconds:F2} s");
                 Console.WriteLine($"prompt: {r.PromptTokens} tokens at {r.PromptTokensPerSecond:F1} tok/s ({r.PromptComputeFraction:P0} of the int8 compute ceiling {r.PromptComputeCeilingTokensPerSecond:F1} tok/s)");
-                Console.WriteLine($"decode: {r.GeneratedTokens} tokens at {r.DecodeTokensPerSecond:F1} tok/s ({r.DecodeRooflineFraction:P0} of the bandwidth roofline {r.DecodeRooflineTokensPerSecond:F1} tok/s)");
+                Console.WriteLine($"decode: {r.GeneratedTokens} tokens at {r.DecodeTokensPerSecond:F1} tok/s ({r.DecodeRooflineFraction:P0} of the bandwidth roofline, median of {r.Bandwidths.Count} rounds)");
+                Console.WriteLine($"decode rounds: {string.Join(", ", r.RoundTokensPerSecond.Select((t, i) => $"{t:F1} tok/s at {r.Bandwidths[i] / 1e9:F1} GB/s"))}");
                 Console.WriteLine($"weights read per token: {r.WeightBytesPerToken / 1e6:F1} MB; matrix parameters: {r.MatrixParameters / 1e6:F1} M");
-                Console.WriteLine($"measured: read bandwidth {r.BandwidthBytesPerSecond / 1e9:F1} GB/s, int8 {r.Int8OpsPerSecond / 1e9:F0} Gop/s");
+                Console.WriteLine($"measured: read bandwidth {r.MedianBandwidth / 1e9:F1} GB/s (median), int8 {r.Int8OpsPerSecond / 1e9:F0} Gop/s");
                 return 0;
             }
             catch (Exception e) when (e is ArgumentException or IOException or Kernels.Formats.ModelFormatException)
