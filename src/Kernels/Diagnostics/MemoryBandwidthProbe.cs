@@ -6,36 +6,52 @@ namespace Serving.Kernels.Diagnostics;
 
 /// <summary>Measures the read bandwidth that all cores together get from main memory, the ceiling of single-stream
 /// decode (every weight byte is read once per token). On these machines it drifts by 2× from minute to minute, so
-/// it is measured in the same run as the thing it is compared with.</summary>
-public static class MemoryBandwidthProbe
+/// it is measured in the same run as the thing it is compared with; the buffer is allocated once and reused.</summary>
+public sealed class MemoryBandwidthProbe : IDisposable
 {
-    /// <summary>Best read rate in bytes per second over <paramref name="repeats"/> passes over a buffer of
-    /// <paramref name="bytes"/> (much larger than the caches).</summary>
-    public static double Measure(long bytes = 1L << 30, int repeats = 5, int threads = 0)
+    private readonly NativeBuffer<float> _buffer;
+    private readonly WorkerPool _pool;
+    private readonly ReadJob _job;
+
+    /// <summary>Prepares a buffer of <paramref name="bytes"/> (much larger than the caches) read by
+    /// <paramref name="threads"/> threads (0: one per processor).</summary>
+    public MemoryBandwidthProbe(long bytes = 512L << 20, int threads = 0)
     {
         threads = threads > 0 ? threads : Environment.ProcessorCount;
-        using var buffer = new NativeBuffer<float>(bytes / sizeof(float));
+        _buffer = new NativeBuffer<float>(bytes / sizeof(float), clear: false);
 
         // Distinct non-zero values: pages of zeros may all map to one shared physical page, which then reads from
         // cache and reports an impossible bandwidth.
-        var values = buffer.AsSpan(0, (int)Math.Min(buffer.Length, int.MaxValue));
+        var values = _buffer.AsSpan(0, (int)Math.Min(_buffer.Length, int.MaxValue));
         for (var i = 0; i < values.Length; i++)
         {
             values[i] = i;
         }
 
-        using var pool = new WorkerPool(threads);
-        var job = new ReadJob(buffer, threads);
-        pool.Run(job);
+        _pool = new WorkerPool(threads);
+        _job = new ReadJob(_buffer, threads);
+        _pool.Run(_job);
+    }
+
+    /// <summary>Best read rate in bytes per second over <paramref name="repeats"/> passes.</summary>
+    public double Measure(int repeats = 3)
+    {
         var best = 0.0;
         for (var i = 0; i < repeats; i++)
         {
             var watch = Stopwatch.StartNew();
-            pool.Run(job);
-            best = Math.Max(best, buffer.Length * sizeof(float) / watch.Elapsed.TotalSeconds);
+            _pool.Run(_job);
+            best = Math.Max(best, _buffer.Length * sizeof(float) / watch.Elapsed.TotalSeconds);
         }
 
         return best;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _pool.Dispose();
+        _buffer.Dispose();
     }
 
     private sealed unsafe class ReadJob(NativeBuffer<float> buffer, int threads) : IParallelJob

@@ -39,6 +39,7 @@ internal static class LatencyBenchmark
         Prefill(runner, step, prompt.AsSpan(0, Math.Min(32, promptTokens)), blockTable, logits);
         Decode(runner, step, Math.Min(32, promptTokens), 4, blockTable, logits);
 
+        using var bandwidth = new MemoryBandwidthProbe(ProbeBytes, threads);
         var int8Before = Int8ComputeProbe.Measure(threads: threads);
         var watch = Stopwatch.StartNew();
         Prefill(runner, step, prompt, blockTable, logits);
@@ -55,11 +56,11 @@ internal static class LatencyBenchmark
         for (var r = 0; r < rounds; r++)
         {
             var count = (genTokens / rounds) + (r < genTokens % rounds ? 1 : 0);
-            var before = MemoryBandwidthProbe.Measure(ProbeBytes, ProbeRepeats, threads);
+            var before = bandwidth.Measure(ProbeRepeats);
             watch.Restart();
             Decode(runner, step, position, count, blockTable, logits);
             var seconds = watch.Elapsed.TotalSeconds;
-            var after = MemoryBandwidthProbe.Measure(ProbeBytes, ProbeRepeats, threads);
+            var after = bandwidth.Measure(ProbeRepeats);
             position += count;
             decodeSeconds += seconds;
             speeds[r] = count / seconds;

@@ -1,0 +1,61 @@
+namespace Serving.Server.Tests.Cli;
+
+/// <summary><c>serving model create</c> and <c>serving bench latency</c> end to end on the small preset.</summary>
+public sealed class ModelAndBenchCommandTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("serving-cli").FullName;
+
+    [Theory]
+    [InlineData("q4_0")]
+    [InlineData("q8_0")]
+    [InlineData("f16")]
+    public async Task Created_model_loads_and_generates(string dtype)
+    {
+        var path = Path.Combine(_dir, $"tiny-{dtype}.gguf");
+        var create = await ServingProcess.RunAsync("model", "create", "--preset", "tiny", "--dtype", dtype, "--seed", "7", "--out", path);
+        Assert.True(create.ExitCode == 0, create.StdErr);
+        Assert.True(new FileInfo(path).Length > 100_000);
+
+        var first = await ServingProcess.RunAsync("generate", "--model", path, "--prompt", "the cat", "--max-tokens", "12", "--seed", "5", "--ignore-eos");
+        var second = await ServingProcess.RunAsync("generate", "--model", path, "--prompt", "the cat", "--max-tokens", "12", "--seed", "5", "--ignore-eos");
+        Assert.True(first.ExitCode == 0, first.StdErr);
+        Assert.NotEmpty(first.StdOut);
+        Assert.Equal(first.StdOut, second.StdOut);
+    }
+
+    [Fact]
+    public async Task Same_seed_writes_identical_files()
+    {
+        var a = Path.Combine(_dir, "a.gguf");
+        var b = Path.Combine(_dir, "b.gguf");
+        Assert.Equal(0, (await ServingProcess.RunAsync("model", "create", "--preset", "tiny", "--dtype", "q4_0", "--seed", "3", "--out", a)).ExitCode);
+        Assert.Equal(0, (await ServingProcess.RunAsync("model", "create", "--preset", "tiny", "--dtype", "q4_0", "--seed", "3", "--out", b)).ExitCode);
+        Assert.Equal(
+            await File.ReadAllBytesAsync(a, TestContext.Current.CancellationToken),
+            await File.ReadAllBytesAsync(b, TestContext.Current.CancellationToken));
+    }
+
+    [Theory]
+    [InlineData("--preset", "gigantic", "--dtype", "q4_0", "unknown preset")]
+    [InlineData("--preset", "tiny", "--dtype", "q3_k", "unknown --dtype")]
+    public async Task Bad_create_options_are_clear_errors(string o1, string v1, string o2, string v2, string message)
+    {
+        var result = await ServingProcess.RunAsync("model", "create", o1, v1, o2, v2, "--out", Path.Combine(_dir, "x.gguf"));
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains(message, result.StdErr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Bench_latency_reports_speeds_and_ceilings()
+    {
+        var path = Path.Combine(_dir, "tiny.gguf");
+        Assert.Equal(0, (await ServingProcess.RunAsync("model", "create", "--preset", "tiny", "--dtype", "q4_0", "--out", path)).ExitCode);
+        var result = await ServingProcess.RunAsync("bench", "latency", "--model", path, "--prompt-tokens", "64", "--gen-tokens", "16");
+        Assert.True(result.ExitCode == 0, result.StdErr);
+        Assert.Matches(@"prompt: 64 tokens at [0-9.]+ tok/s \([0-9]+ ?% of the int8 compute ceiling", result.StdOut);
+        Assert.Matches(@"decode: 16 tokens at [0-9.]+ tok/s \([0-9]+ ?% of the bandwidth roofline", result.StdOut);
+        Assert.Matches(@"read bandwidth [0-9.]+ GB/s", result.StdOut);
+    }
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+}
