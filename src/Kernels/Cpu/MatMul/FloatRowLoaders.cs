@@ -14,6 +14,9 @@ internal readonly unsafe struct F32RowLoader : IFloatRowLoader
     public static Vector256<float> Load8(byte* row, int index) => Vector256.Load((float*)row + index);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Load16(byte* row, int index) => Vector512.Load((float*)row + index);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Load1(byte* row, int index) => ((float*)row)[index];
 }
 
@@ -26,6 +29,13 @@ internal readonly unsafe struct BF16RowLoader : IFloatRowLoader
     public static Vector256<float> Load8(byte* row, int index)
     {
         var widened = Avx2.ConvertToVector256Int32(Vector128.Load((ushort*)row + index));
+        return (widened << 16).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Load16(byte* row, int index)
+    {
+        var widened = Avx512F.ConvertToVector512Int32(Vector256.Load((ushort*)row + index));
         return (widened << 16).AsSingle();
     }
 
@@ -53,6 +63,18 @@ internal readonly unsafe struct F16RowLoader : IFloatRowLoader
         var special = Vector256.Equals(h & Vector256.Create(0x7C00), Vector256.Create(0x7C00));
         value = Vector256.ConditionalSelect(special.AsSingle(), (magnitude | Vector256.Create(0x7F800000)).AsSingle(), value);
         var sign = (h & Vector256.Create(0x8000)) << 16;
+        return (value.AsInt32() | sign).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Load16(byte* row, int index)
+    {
+        var h = Avx512F.ConvertToVector512Int32(Vector256.Load((ushort*)row + index));
+        var magnitude = (h & Vector512.Create(0x7FFF)) << 13;
+        var value = magnitude.AsSingle() * Vector512.Create(TwoPow112);
+        var special = Vector512.Equals(h & Vector512.Create(0x7C00), Vector512.Create(0x7C00));
+        value = Vector512.ConditionalSelect(special.AsSingle(), (magnitude | Vector512.Create(0x7F800000)).AsSingle(), value);
+        var sign = (h & Vector512.Create(0x8000)) << 16;
         return (value.AsInt32() | sign).AsSingle();
     }
 
