@@ -164,7 +164,7 @@ internal sealed unsafe class AttentionJob : IParallelJob, IDisposable
         {
             var weights = scores + (g * _maxContext);
             Softmax(weights, context);
-            if (_headDim == 64)
+            if (_headDim == 64 && Vector512.IsHardwareAccelerated)
             {
                 WeightedSum64(weights, context, blockTable, blockSize, headOffset, output + (g * _headDim));
             }
@@ -181,20 +181,45 @@ internal sealed unsafe class AttentionJob : IParallelJob, IDisposable
     private Vector256<float> Dot8(float* query, float* key)
     {
         long stride = _kvDim;
-        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
-        Vector256<float> a4 = default, a5 = default, a6 = default, a7 = default;
-        for (var i = 0; i < _headDim; i += 8)
+        Vector256<float> a0, a1, a2, a3, a4, a5, a6, a7;
+        if (Vector512.IsHardwareAccelerated && _headDim % 16 == 0)
         {
-            var q = Vector256.Load(query + i);
-            var k = key + i;
-            a0 = Vector256.FusedMultiplyAdd(q, Vector256.Load(k), a0);
-            a1 = Vector256.FusedMultiplyAdd(q, Vector256.Load(k + stride), a1);
-            a2 = Vector256.FusedMultiplyAdd(q, Vector256.Load(k + (2 * stride)), a2);
-            a3 = Vector256.FusedMultiplyAdd(q, Vector256.Load(k + (3 * stride)), a3);
-            a4 = Vector256.FusedMultiplyAdd(q, Vector256.Load(k + (4 * stride)), a4);
-            a5 = Vector256.FusedMultiplyAdd(q, Vector256.Load(k + (5 * stride)), a5);
-            a6 = Vector256.FusedMultiplyAdd(q, Vector256.Load(k + (6 * stride)), a6);
-            a7 = Vector256.FusedMultiplyAdd(q, Vector256.Load(k + (7 * stride)), a7);
+            // 512-bit products halve the instruction count; each sum then folds to 256 bits for the reduction tree.
+            Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default;
+            Vector512<float> b4 = default, b5 = default, b6 = default, b7 = default;
+            for (var i = 0; i < _headDim; i += 16)
+            {
+                var q = Vector512.Load(query + i);
+                var k = key + i;
+                b0 = Vector512.FusedMultiplyAdd(q, Vector512.Load(k), b0);
+                b1 = Vector512.FusedMultiplyAdd(q, Vector512.Load(k + stride), b1);
+                b2 = Vector512.FusedMultiplyAdd(q, Vector512.Load(k + (2 * stride)), b2);
+                b3 = Vector512.FusedMultiplyAdd(q, Vector512.Load(k + (3 * stride)), b3);
+                b4 = Vector512.FusedMultiplyAdd(q, Vector512.Load(k + (4 * stride)), b4);
+                b5 = Vector512.FusedMultiplyAdd(q, Vector512.Load(k + (5 * stride)), b5);
+                b6 = Vector512.FusedMultiplyAdd(q, Vector512.Load(k + (6 * stride)), b6);
+                b7 = Vector512.FusedMultiplyAdd(q, Vector512.Load(k + (7 * stride)), b7);
+            }
+
+            (a0, a1, a2, a3) = (b0.GetLower() + b0.GetUpper(), b1.GetLower() + b1.GetUpper(), b2.GetLower() + b2.GetUpper(), b3.GetLower() + b3.GetUpper());
+            (a4, a5, a6, a7) = (b4.GetLower() + b4.GetUpper(), b5.GetLower() + b5.GetUpper(), b6.GetLower() + b6.GetUpper(), b7.GetLower() + b7.GetUpper());
+        }
+        else
+        {
+            a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = Vector256<float>.Zero;
+            for (var i = 0; i < _headDim; i += 8)
+            {
+                var q = Vector256.Load(query + i);
+                var k = key + i;
+                a0 = Vector256.FusedMultiplyAdd(q, Vector256.Load(k), a0);
+                a1 = Vector256.FusedMultiplyAdd(q, Vector256.Load(k + stride), a1);
+                a2 = Vector256.FusedMultiplyAdd(q, Vector256.Load(k + (2 * stride)), a2);
+                a3 = Vector256.FusedMultiplyAdd(q, Vector256.Load(k + (3 * stride)), a3);
+                a4 = Vector256.FusedMultiplyAdd(q, Vector256.Load(k + (4 * stride)), a4);
+                a5 = Vector256.FusedMultiplyAdd(q, Vector256.Load(k + (5 * stride)), a5);
+                a6 = Vector256.FusedMultiplyAdd(q, Vector256.Load(k + (6 * stride)), a6);
+                a7 = Vector256.FusedMultiplyAdd(q, Vector256.Load(k + (7 * stride)), a7);
+            }
         }
 
         var h0123 = Avx.HorizontalAdd(Avx.HorizontalAdd(a0, a1), Avx.HorizontalAdd(a2, a3));
@@ -202,12 +227,11 @@ internal sealed unsafe class AttentionJob : IParallelJob, IDisposable
         return Avx.Permute2x128(h0123, h4567, 0x20) + Avx.Permute2x128(h0123, h4567, 0x31);
     }
 
-    /// <summary>output = Σ weights[p] · V[p] for the common head width 64, with the sum held in eight registers
+    /// <summary>output = Σ weights[p] · V[p] for the common head width 64, with the sum held in four 512-bit registers
     /// instead of being loaded and stored for every position.</summary>
     private void WeightedSum64(float* weights, int context, ReadOnlySpan<int> blockTable, int blockSize, int headOffset, float* output)
     {
-        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
-        Vector256<float> a4 = default, a5 = default, a6 = default, a7 = default;
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
         for (var start = 0; start < context; start += blockSize)
         {
             var slot0 = (long)blockTable[start / blockSize] * blockSize;
@@ -215,26 +239,18 @@ internal sealed unsafe class AttentionJob : IParallelJob, IDisposable
             for (var j = 0; j < count; j++)
             {
                 var v = _values + ((slot0 + j) * _kvDim) + headOffset;
-                var w = Vector256.Create(weights[start + j]);
-                a0 = Vector256.FusedMultiplyAdd(Vector256.Load(v), w, a0);
-                a1 = Vector256.FusedMultiplyAdd(Vector256.Load(v + 8), w, a1);
-                a2 = Vector256.FusedMultiplyAdd(Vector256.Load(v + 16), w, a2);
-                a3 = Vector256.FusedMultiplyAdd(Vector256.Load(v + 24), w, a3);
-                a4 = Vector256.FusedMultiplyAdd(Vector256.Load(v + 32), w, a4);
-                a5 = Vector256.FusedMultiplyAdd(Vector256.Load(v + 40), w, a5);
-                a6 = Vector256.FusedMultiplyAdd(Vector256.Load(v + 48), w, a6);
-                a7 = Vector256.FusedMultiplyAdd(Vector256.Load(v + 56), w, a7);
+                var w = Vector512.Create(weights[start + j]);
+                a0 = Vector512.FusedMultiplyAdd(Vector512.Load(v), w, a0);
+                a1 = Vector512.FusedMultiplyAdd(Vector512.Load(v + 16), w, a1);
+                a2 = Vector512.FusedMultiplyAdd(Vector512.Load(v + 32), w, a2);
+                a3 = Vector512.FusedMultiplyAdd(Vector512.Load(v + 48), w, a3);
             }
         }
 
         a0.Store(output);
-        a1.Store(output + 8);
-        a2.Store(output + 16);
-        a3.Store(output + 24);
-        a4.Store(output + 32);
-        a5.Store(output + 40);
-        a6.Store(output + 48);
-        a7.Store(output + 56);
+        a1.Store(output + 16);
+        a2.Store(output + 32);
+        a3.Store(output + 48);
     }
 
     private void WeightedSum(float* weights, int context, ReadOnlySpan<int> blockTable, int blockSize, int headOffset, float* output)

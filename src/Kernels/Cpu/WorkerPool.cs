@@ -22,6 +22,10 @@ internal sealed class WorkerPool : IDisposable
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(threadCount, 1);
         ThreadCount = threadCount;
+
+        // A slim event creates its lock object the first time a thread blocks on it; one short blocking wait now
+        // keeps that allocation out of the steps.
+        _done.Wait(1);
         _threads = new Thread[threadCount - 1];
         _start = new ManualResetEventSlim[threadCount - 1];
         for (var i = 0; i < _threads.Length; i++)
