@@ -1,3 +1,5 @@
+using System.Runtime.ExceptionServices;
+
 namespace Serving.Kernels.Cpu;
 
 /// <summary>
@@ -16,6 +18,7 @@ internal sealed class WorkerPool : IDisposable
     private readonly ManualResetEventSlim _done = new(false, SpinIterations);
     private IParallelJob? _job;
     private int _pending;
+    private Exception? _workerFailure;
     private volatile bool _disposed;
 
     public WorkerPool(int threadCount)
@@ -56,9 +59,25 @@ internal sealed class WorkerPool : IDisposable
             start.Set();
         }
 
-        job.Execute(0);
+        Exception? failure = null;
+        try
+        {
+            job.Execute(0);
+        }
+        catch (Exception e)
+        {
+            failure = e;
+        }
+
+        // Always wait for the workers, even after a failure here: the next Run must not start while they still
+        // execute this job.
         _done.Wait();
         _job = null;
+        failure ??= Interlocked.Exchange(ref _workerFailure, null);
+        if (failure is not null)
+        {
+            ExceptionDispatchInfo.Capture(failure).Throw();
+        }
     }
 
     public void Dispose()
@@ -94,7 +113,16 @@ internal sealed class WorkerPool : IDisposable
                 return;
             }
 
-            _job!.Execute(index);
+            try
+            {
+                _job!.Execute(index);
+            }
+            catch (Exception e)
+            {
+                // Rethrown on the calling thread; an exception escaping a worker would end the process.
+                Interlocked.CompareExchange(ref _workerFailure, e, null);
+            }
+
             if (Interlocked.Decrement(ref _pending) == 0)
             {
                 _done.Set();
