@@ -28,6 +28,16 @@ public sealed class OnnxRunnerAgreementTests
         Assert.True(worst <= tolerance, $"max relative logit error {worst:E3} exceeds {tolerance:E1}");
     }
 
+    /// <summary>The script's steps have 9, 13 and 7 tokens: the 13-token step runs on ONNX Runtime, the others on our
+    /// kernels, all over one KV cache.</summary>
+    [Fact]
+    public void Auto_switches_backends_per_step_over_one_cache()
+    {
+        var config = RunnerAgreementTests.SmallConfig();
+        using var model = new InMemoryModel(config, GgmlType.F32, seed: 13);
+        Assert.True(RunnerAgreementTests.RunScript(config, model.Weights, backend: DenseBackend.Auto, onnxMinTokens: 10) <= 1e-4);
+    }
+
     [Theory]
     [InlineData(DenseBackend.Native)]
     [InlineData(DenseBackend.Onnx)]
