@@ -10,17 +10,17 @@ namespace Serving.Kernels.Onnx;
 internal static class OnnxEnvironment
 {
     private static readonly Lock Gate = new();
-    private static int _threads;
+    private static bool _created;
 
     /// <summary>Creates the environment on first use with <paramref name="threads"/> pool threads (the calling
     /// thread included). The environment is a process singleton: later runners share the first one's pool.</summary>
-    public static int Ensure(int threads)
+    public static void Ensure(int threads)
     {
         lock (Gate)
         {
-            if (_threads > 0)
+            if (_created)
             {
-                return _threads;
+                return;
             }
 
             if (OrtEnv.IsCreated)
@@ -41,8 +41,7 @@ internal static class OnnxEnvironment
                 threadOptions = threading,
             };
             _ = OrtEnv.CreateInstanceWithOptions(ref options);
-            _threads = threads;
-            return _threads;
+            _created = true;
         }
     }
 }

@@ -36,7 +36,8 @@ internal sealed class OnnxGraphBuilder
     /// <summary>Declares a float output <c>[rows, columns]</c> produced by some node.</summary>
     public void Output(string name, string rows, long columns) => _graph.Output.Add(FloatMatrix(name, rows, columns));
 
-    /// <summary>Declares a weight: shape and type only; the data is an external initializer of the same name.</summary>
+    /// <summary>Declares a weight: shape and type only, as external data. ONNX Runtime never opens the location: the
+    /// tensor of the same name given to <c>AddExternalInitializers</c> replaces the declaration.</summary>
     public string Weight(string name, TensorProto.Types.DataType type, params long[] dims)
     {
         var tensor = new TensorProto { Name = name, DataType = (int)type, DataLocation = TensorProto.Types.DataLocation.External };
@@ -76,13 +77,6 @@ internal sealed class OnnxGraphBuilder
 
     public static AttributeProto Float(string name, float value) =>
         new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = value };
-
-    public static AttributeProto Ints(string name, params long[] values)
-    {
-        var attribute = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
-        attribute.Ints.Add(values);
-        return attribute;
-    }
 
     public static byte[] Serialize(ModelProto model) => model.ToByteArray();
 
