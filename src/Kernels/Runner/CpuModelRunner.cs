@@ -1,14 +1,14 @@
 using Serving.Kernels.Cpu;
-using Serving.Kernels.Cpu.MatMul;
 using Serving.Kernels.Models;
+using Serving.Kernels.Onnx;
 using Serving.Kernels.Quantization;
 
 namespace Serving.Kernels.Runner;
 
 /// <summary>
-/// Runs Llama-family decoder steps on the CPU: matrix products straight from the stored (possibly quantized) weights
-/// with SIMD kernels on all cores, attention over the paged KV cache, logits only for the rows asked for. All scratch
-/// memory is allocated here, once; a step allocates nothing.
+/// Runs Llama-family decoder steps on the CPU: the dense segments (norms, projections, feed-forward, head) on our SIMD
+/// kernels or on ONNX Runtime (<see cref="CpuRunnerOptions.Backend"/>), RoPE and attention over the paged KV cache in
+/// one place here, logits only for the rows asked for. All scratch memory is allocated once.
 /// </summary>
 public sealed unsafe class CpuModelRunner : IModelRunner
 {
@@ -17,21 +17,14 @@ public sealed unsafe class CpuModelRunner : IModelRunner
     private readonly WorkerPool _pool;
     private readonly KvCacheStorage _cache;
     private readonly RotaryEmbedding _rope;
-    private readonly LayerKernels[] _layers;
-    private readonly IMatMulKernel _output;
-    private readonly float[] _outputNorm;
-    private readonly MatMulJob _matMul;
+    private readonly NativeDenseSegments? _native;
+    private readonly OnnxDenseSegments? _onnx;
     private readonly AttentionJob _attention;
-    private readonly QuantizedActivations _quantized;
     private readonly NativeBuffer<float> _x;
-    private readonly NativeBuffer<float> _normed;
     private readonly NativeBuffer<float> _q;
     private readonly NativeBuffer<float> _k;
     private readonly NativeBuffer<float> _v;
     private readonly NativeBuffer<float> _attended;
-    private readonly NativeBuffer<float> _projected;
-    private readonly NativeBuffer<float> _gate;
-    private readonly NativeBuffer<float> _up;
     private readonly NativeBuffer<float> _cos;
     private readonly NativeBuffer<float> _sin;
 
@@ -55,31 +48,29 @@ public sealed unsafe class CpuModelRunner : IModelRunner
         var c = Config;
         var threads = _options.Threads > 0 ? _options.Threads : Environment.ProcessorCount;
         _pool = new WorkerPool(threads);
-        _matMul = new MatMulJob(threads);
         _cache = new KvCacheStorage(c.LayerCount, kvCache.BlockCount, kvCache.BlockSize, c.KvDim);
         _rope = new RotaryEmbedding(c);
-        _layers = new LayerKernels[c.LayerCount];
-        for (var i = 0; i < c.LayerCount; i++)
+        var maxTokens = _options.MaxTokensPerStep;
+        var backend = _options.Backend;
+        if (backend != DenseBackend.Onnx)
         {
-            _layers[i] = new LayerKernels(_weights.Layers[i]);
+            _native = new NativeDenseSegments(c, _weights, _pool, maxTokens);
         }
 
-        _output = MatMulKernels.For(_weights.Output);
-        _outputNorm = TensorReader.ReadAll(_weights.OutputNorm);
+        // Auto builds ONNX Runtime sessions only when some step size would use them.
+        if (backend == DenseBackend.Onnx || (backend == DenseBackend.Auto && _options.OnnxMinTokens <= maxTokens))
+        {
+            _onnx = new OnnxDenseSegments(c, _weights, threads, maxTokens);
+        }
+
         var maxContext = Math.Min(c.MaxPositions, kvCache.BlockCount * kvCache.BlockSize);
         _attention = new AttentionJob(c.HeadCount, c.KvHeadCount, c.HeadDim, maxContext, threads);
-        long t = _options.MaxTokensPerStep;
-        var widest = Math.Max(Math.Max(c.HiddenSize, c.QDim), c.IntermediateSize);
-        _quantized = new QuantizedActivations(_options.MaxTokensPerStep, widest);
+        long t = maxTokens;
         _x = new NativeBuffer<float>(t * c.HiddenSize);
-        _normed = new NativeBuffer<float>(t * c.HiddenSize);
         _q = new NativeBuffer<float>(t * c.QDim);
         _k = new NativeBuffer<float>(t * c.KvDim);
         _v = new NativeBuffer<float>(t * c.KvDim);
         _attended = new NativeBuffer<float>(t * c.QDim);
-        _projected = new NativeBuffer<float>(t * c.HiddenSize);
-        _gate = new NativeBuffer<float>(t * c.IntermediateSize);
-        _up = new NativeBuffer<float>(t * c.IntermediateSize);
         _cos = new NativeBuffer<float>(t * _rope.Half);
         _sin = new NativeBuffer<float>(t * _rope.Half);
     }
@@ -109,32 +100,32 @@ public sealed unsafe class CpuModelRunner : IModelRunner
             _rope.Angles(input.Positions[p], _cos.Pointer + (p * _rope.Half), _sin.Pointer + (p * _rope.Half));
         }
 
+        var dense = Dense(tokens);
         for (var layer = 0; layer < c.LayerCount; layer++)
         {
+            dense.PreAttention(layer, _x.Pointer, tokens, _q.Pointer, _k.Pointer, _v.Pointer);
             Attention(layer, input);
-            FeedForward(layer, tokens);
+            dense.PostAttention(layer, _x.Pointer, _attended.Pointer, tokens);
         }
 
-        fixed (float* output = logits)
+        if (input.LogitsRowCount > 0)
         {
-            Logits(input, output);
+            fixed (float* output = logits)
+            {
+                dense.Head(_x.Pointer, input.LogitsRows, output);
+            }
         }
     }
 
     /// <inheritdoc />
     public void Dispose()
     {
+        _native?.Dispose();
+        _onnx?.Dispose();
         _pool.Dispose();
         _cache.Dispose();
-        foreach (var layer in _layers)
-        {
-            layer.Dispose();
-        }
-
-        (_output as IDisposable)?.Dispose();
         _attention.Dispose();
-        _quantized.Dispose();
-        foreach (var buffer in new[] { _x, _normed, _q, _k, _v, _attended, _projected, _gate, _up, _cos, _sin })
+        foreach (var buffer in new[] { _x, _q, _k, _v, _attended, _cos, _sin })
         {
             buffer.Dispose();
         }
@@ -188,48 +179,20 @@ public sealed unsafe class CpuModelRunner : IModelRunner
         }
     }
 
-    private void Normalize(float* source, float[] weight, float* destination, int tokens)
-    {
-        var dim = Config.HiddenSize;
-        fixed (float* w = weight)
-        {
-            for (var t = 0; t < tokens; t++)
-            {
-                VectorOps.RmsNorm(source + ((long)t * dim), w, destination + ((long)t * dim), dim, Config.RmsNormEps);
-            }
-        }
-    }
+    private IDenseSegments Dense(int tokens) =>
+        _onnx is not null && (_native is null || tokens >= _options.OnnxMinTokens) ? _onnx : _native!;
 
-    private MatMulInput Prepare(float* x, int tokens, int columns, bool quantize)
-    {
-        if (quantize)
-        {
-            _quantized.Quantize(x, tokens, columns);
-        }
-
-        return new MatMulInput(x, quantize ? _quantized : null, tokens, columns);
-    }
-
+    /// <summary>RoPE on q and k, k and v written to their KV slots, then paged attention into the attended buffer.</summary>
     private void Attention(int layer, StepInput input)
     {
         var c = Config;
-        var kernels = _layers[layer];
-        var tokens = input.TokenCount;
-        Normalize(_x.Pointer, kernels.AttentionNorm, _normed.Pointer, tokens);
-        _matMul.Set(Prepare(_normed.Pointer, tokens, c.HiddenSize, kernels.QkvQuantized));
-        _matMul.Add(kernels.Query, _q.Pointer);
-        _matMul.Add(kernels.Key, _k.Pointer);
-        _matMul.Add(kernels.Value, _v.Pointer);
-        _pool.Run(_matMul);
-
         var keys = _cache.Keys(layer);
         var values = _cache.Values(layer);
-        for (var t = 0; t < tokens; t++)
+        for (var t = 0; t < input.TokenCount; t++)
         {
             var q = _q.Pointer + ((long)t * c.QDim);
             var k = _k.Pointer + ((long)t * c.KvDim);
             var v = _v.Pointer + ((long)t * c.KvDim);
-            kernels.AddBiases(q, k, v);
             var cos = _cos.Pointer + (t * _rope.Half);
             var sin = _sin.Pointer + (t * _rope.Half);
             _rope.Apply(q, c.HeadCount, cos, sin);
@@ -241,50 +204,5 @@ public sealed unsafe class CpuModelRunner : IModelRunner
 
         _attention.Set(input, _q.Pointer, _attended.Pointer, keys, values);
         _pool.Run(_attention);
-
-        _matMul.Set(Prepare(_attended.Pointer, tokens, c.QDim, kernels.Output.UsesQuantizedInput));
-        _matMul.Add(kernels.Output, _projected.Pointer);
-        _pool.Run(_matMul);
-        VectorOps.Add(_x.Pointer, _projected.Pointer, tokens * c.HiddenSize);
-    }
-
-    private void FeedForward(int layer, int tokens)
-    {
-        var c = Config;
-        var kernels = _layers[layer];
-        Normalize(_x.Pointer, kernels.FeedForwardNorm, _normed.Pointer, tokens);
-        _matMul.Set(Prepare(_normed.Pointer, tokens, c.HiddenSize, kernels.GateUpQuantized));
-        _matMul.Add(kernels.Gate, _gate.Pointer);
-        _matMul.Add(kernels.Up, _up.Pointer);
-        _pool.Run(_matMul);
-        VectorOps.SiluMultiply(_gate.Pointer, _up.Pointer, tokens * c.IntermediateSize);
-
-        _matMul.Set(Prepare(_gate.Pointer, tokens, c.IntermediateSize, kernels.Down.UsesQuantizedInput));
-        _matMul.Add(kernels.Down, _projected.Pointer);
-        _pool.Run(_matMul);
-        VectorOps.Add(_x.Pointer, _projected.Pointer, tokens * c.HiddenSize);
-    }
-
-    private void Logits(StepInput input, float* logits)
-    {
-        var dim = Config.HiddenSize;
-        var rows = input.LogitsRowCount;
-        if (rows == 0)
-        {
-            return;
-        }
-
-        fixed (float* w = _outputNorm)
-        {
-            for (var r = 0; r < rows; r++)
-            {
-                var source = _x.Pointer + ((long)input.LogitsRows[r] * dim);
-                VectorOps.RmsNorm(source, w, _normed.Pointer + ((long)r * dim), dim, Config.RmsNormEps);
-            }
-        }
-
-        _matMul.Set(Prepare(_normed.Pointer, rows, dim, _output.UsesQuantizedInput));
-        _matMul.Add(_output, logits);
-        _pool.Run(_matMul);
     }
 }

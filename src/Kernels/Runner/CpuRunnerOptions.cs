@@ -11,4 +11,10 @@ public sealed record CpuRunnerOptions
 
     /// <summary>Kernel threads, the calling thread included; 0 means one per processor.</summary>
     public int Threads { get; init; }
+
+    /// <summary>Which implementation runs the dense segments.</summary>
+    public DenseBackend Backend { get; init; } = DenseBackend.Native;
+
+    /// <summary>Under <see cref="DenseBackend.Auto"/>, the smallest step (in tokens) run by ONNX Runtime.</summary>
+    public int OnnxMinTokens { get; init; } = int.MaxValue;
 }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
+using Serving.Kernels.Runner;
 using Serving.Server.Benchmarks;
 
 namespace Serving.Server.Cli;
@@ -14,9 +15,10 @@ internal static class BenchCommand
         var promptTokens = new Option<int>("--prompt-tokens") { Description = "Prompt length", DefaultValueFactory = _ => 512 };
         var genTokens = new Option<int>("--gen-tokens") { Description = "Tokens to decode", DefaultValueFactory = _ => 128 };
         var threads = new Option<int>("--threads") { Description = "Kernel threads (0: one per core)", DefaultValueFactory = _ => 0 };
+        var backend = new Option<DenseBackend>("--backend") { Description = "Dense segments on our kernels (native), ONNX Runtime (onnx), or chosen per step (auto)", DefaultValueFactory = _ => DenseBackend.Native };
         var latency = new Command("latency", "Prompt processing and single-stream decode speed, with bandwidth and int8 ceilings measured in the same run")
         {
-            model, promptTokens, genTokens, threads,
+            model, promptTokens, genTokens, threads, backend,
         };
         latency.SetAction(result =>
         {
@@ -32,8 +34,9 @@ internal static class BenchCommand
                 var watch = Stopwatch.StartNew();
                 using var loaded = ModelSource.Open(result.GetValue(model), null, logger);
                 var load = watch.Elapsed.TotalSeconds;
-                var r = LatencyBenchmark.Run(loaded, load, result.GetValue(promptTokens), result.GetValue(genTokens), result.GetValue(threads));
+                var r = LatencyBenchmark.Run(loaded, load, result.GetValue(promptTokens), result.GetValue(genTokens), result.GetValue(threads), result.GetValue(backend));
                 Console.WriteLine($"model: {r.Model}");
+                Console.WriteLine($"backend: {result.GetValue(backend)}");
                 Console.WriteLine($"load: {r.LoadSeconds:F2} s");
                 Console.WriteLine($"prompt: {r.PromptTokens} tokens at {r.PromptTokensPerSecond:F1} tok/s ({r.PromptComputeFraction:P0} of the int8 compute ceiling {r.PromptComputeCeilingTokensPerSecond:F1} tok/s)");
                 Console.WriteLine($"decode: {r.GeneratedTokens} tokens at {r.DecodeTokensPerSecond:F1} tok/s ({r.DecodeRooflineFraction:P0} of the bandwidth roofline, median of {r.Bandwidths.Count} rounds)");

@@ -87,7 +87,7 @@ public sealed class RunnerAgreementTests
 
     /// <summary>Four sequences over three steps: prefill chunks, decode, and multi-token steps on top of cached
     /// context, with block tables that are neither contiguous nor ordered.</summary>
-    private static double RunScript(ModelConfig config, ModelWeights weights, int blockSize = 4)
+    internal static double RunScript(ModelConfig config, ModelWeights weights, int blockSize = 4, DenseBackend backend = DenseBackend.Native, int onnxMinTokens = int.MaxValue)
     {
         // Lengths grow with the block size so contexts always span several blocks.
         var k = blockSize / 4;
@@ -102,7 +102,7 @@ public sealed class RunnerAgreementTests
         ];
 
         var references = prompts.Select(_ => new ReferenceForward(config, weights)).ToArray();
-        using var runner = new CpuModelRunner(config, weights, new KvCacheConfig(16, blockSize), new CpuRunnerOptions { MaxTokensPerStep = 32 * k, Threads = 2 });
+        using var runner = new CpuModelRunner(config, weights, new KvCacheConfig(16, blockSize), new CpuRunnerOptions { MaxTokensPerStep = 32 * k, Threads = 2, Backend = backend, OnnxMinTokens = onnxMinTokens });
         var input = new StepInput(32 * k, 4, 4, blockSize);
         var worst = 0.0;
         foreach (var step in steps)

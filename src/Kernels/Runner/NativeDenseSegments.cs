@@ -1,0 +1,136 @@
+using Serving.Kernels.Cpu;
+using Serving.Kernels.Cpu.MatMul;
+using Serving.Kernels.Models;
+using Serving.Kernels.Quantization;
+
+namespace Serving.Kernels.Runner;
+
+/// <summary>The dense segments on our own SIMD kernels: matrix products straight from the stored (or x8-repacked)
+/// weights with int8 activations for quantized matrices, on the runner's worker pool.</summary>
+internal sealed unsafe class NativeDenseSegments : IDenseSegments
+{
+    private readonly ModelConfig _config;
+    private readonly WorkerPool _pool;
+    private readonly LayerKernels[] _layers;
+    private readonly IMatMulKernel _output;
+    private readonly float[] _outputNorm;
+    private readonly MatMulJob _matMul;
+    private readonly QuantizedActivations _quantized;
+    private readonly NativeBuffer<float> _normed;
+    private readonly NativeBuffer<float> _projected;
+    private readonly NativeBuffer<float> _gate;
+    private readonly NativeBuffer<float> _up;
+
+    public NativeDenseSegments(ModelConfig config, ModelWeights weights, WorkerPool pool, int maxTokens)
+    {
+        _config = config;
+        _pool = pool;
+        _matMul = new MatMulJob(pool.ThreadCount);
+        _layers = new LayerKernels[config.LayerCount];
+        for (var i = 0; i < config.LayerCount; i++)
+        {
+            _layers[i] = new LayerKernels(weights.Layers[i]);
+        }
+
+        _output = MatMulKernels.For(weights.Output);
+        _outputNorm = TensorReader.ReadAll(weights.OutputNorm);
+        long t = maxTokens;
+        var widest = Math.Max(Math.Max(config.HiddenSize, config.QDim), config.IntermediateSize);
+        _quantized = new QuantizedActivations(maxTokens, widest);
+        _normed = new NativeBuffer<float>(t * config.HiddenSize);
+        _projected = new NativeBuffer<float>(t * config.HiddenSize);
+        _gate = new NativeBuffer<float>(t * config.IntermediateSize);
+        _up = new NativeBuffer<float>(t * config.IntermediateSize);
+    }
+
+    public void PreAttention(int layer, float* x, int tokens, float* q, float* k, float* v)
+    {
+        var c = _config;
+        var kernels = _layers[layer];
+        Normalize(x, kernels.AttentionNorm, _normed.Pointer, tokens);
+        _matMul.Set(Prepare(_normed.Pointer, tokens, c.HiddenSize, kernels.QkvQuantized));
+        _matMul.Add(kernels.Query, q);
+        _matMul.Add(kernels.Key, k);
+        _matMul.Add(kernels.Value, v);
+        _pool.Run(_matMul);
+        for (var t = 0; t < tokens; t++)
+        {
+            kernels.AddBiases(q + ((long)t * c.QDim), k + ((long)t * c.KvDim), v + ((long)t * c.KvDim));
+        }
+    }
+
+    public void PostAttention(int layer, float* x, float* attended, int tokens)
+    {
+        var c = _config;
+        var kernels = _layers[layer];
+        _matMul.Set(Prepare(attended, tokens, c.QDim, kernels.Output.UsesQuantizedInput));
+        _matMul.Add(kernels.Output, _projected.Pointer);
+        _pool.Run(_matMul);
+        VectorOps.Add(x, _projected.Pointer, tokens * c.HiddenSize);
+
+        Normalize(x, kernels.FeedForwardNorm, _normed.Pointer, tokens);
+        _matMul.Set(Prepare(_normed.Pointer, tokens, c.HiddenSize, kernels.GateUpQuantized));
+        _matMul.Add(kernels.Gate, _gate.Pointer);
+        _matMul.Add(kernels.Up, _up.Pointer);
+        _pool.Run(_matMul);
+        VectorOps.SiluMultiply(_gate.Pointer, _up.Pointer, tokens * c.IntermediateSize);
+
+        _matMul.Set(Prepare(_gate.Pointer, tokens, c.IntermediateSize, kernels.Down.UsesQuantizedInput));
+        _matMul.Add(kernels.Down, _projected.Pointer);
+        _pool.Run(_matMul);
+        VectorOps.Add(x, _projected.Pointer, tokens * c.HiddenSize);
+    }
+
+    public void Head(float* x, ReadOnlySpan<int> rows, float* logits)
+    {
+        var dim = _config.HiddenSize;
+        fixed (float* w = _outputNorm)
+        {
+            for (var r = 0; r < rows.Length; r++)
+            {
+                VectorOps.RmsNorm(x + ((long)rows[r] * dim), w, _normed.Pointer + ((long)r * dim), dim, _config.RmsNormEps);
+            }
+        }
+
+        _matMul.Set(Prepare(_normed.Pointer, rows.Length, dim, _output.UsesQuantizedInput));
+        _matMul.Add(_output, logits);
+        _pool.Run(_matMul);
+    }
+
+    public void Dispose()
+    {
+        foreach (var layer in _layers)
+        {
+            layer.Dispose();
+        }
+
+        (_output as IDisposable)?.Dispose();
+        _quantized.Dispose();
+        foreach (var buffer in new[] { _normed, _projected, _gate, _up })
+        {
+            buffer.Dispose();
+        }
+    }
+
+    private void Normalize(float* source, float[] weight, float* destination, int tokens)
+    {
+        var dim = _config.HiddenSize;
+        fixed (float* w = weight)
+        {
+            for (var t = 0; t < tokens; t++)
+            {
+                VectorOps.RmsNorm(source + ((long)t * dim), w, destination + ((long)t * dim), dim, _config.RmsNormEps);
+            }
+        }
+    }
+
+    private MatMulInput Prepare(float* x, int tokens, int columns, bool quantize)
+    {
+        if (quantize)
+        {
+            _quantized.Quantize(x, tokens, columns);
+        }
+
+        return new MatMulInput(x, quantize ? _quantized : null, tokens, columns);
+    }
+}
