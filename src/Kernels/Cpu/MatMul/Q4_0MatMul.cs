@@ -13,50 +13,11 @@ namespace Serving.Kernels.Cpu.MatMul;
 /// Σ (q−8)·x = Σ q·x − 8·Σ x. Batches reuse each unpacked weight block for four tokens.
 /// </summary>
 [SuppressMessage("Naming", "CA1707", Justification = "Named after the GGUF type.")]
-internal sealed unsafe class Q4_0MatMul : IMatMulKernel
+internal sealed unsafe class Q4_0MatMul : StoredLayoutMatMul
 {
-    private const int TokenTile = 4;
-
-    private readonly byte* _weights;
-    private readonly int _columns;
-    private readonly int _blocks;
-    private readonly long _rowBytes;
-
     public Q4_0MatMul(WeightTensor weight)
+        : base(weight)
     {
-        Weight = weight;
-        Rows = (int)weight.Rows;
-        _columns = (int)weight.Columns;
-        _blocks = _columns / Q4_0.BlockSize;
-        _rowBytes = weight.RowBytes;
-        _weights = (byte*)weight.Data;
-    }
-
-    public WeightTensor Weight { get; }
-
-    public int Rows { get; }
-
-    public bool UsesQuantizedInput => true;
-
-    public void Compute(in MatMulInput input, float* y, int ldy, int rowStart, int rowEnd)
-    {
-        var q = input.Quantized!;
-        if (!IntegerDot.IsSupported)
-        {
-            PortableMatMul.Compute(Weight, input, y, ldy, rowStart, rowEnd);
-            return;
-        }
-
-        var t = 0;
-        for (; t + TokenTile <= input.Tokens; t += TokenTile)
-        {
-            Tile4(q, t, y + ((long)t * ldy), ldy, rowStart, rowEnd);
-        }
-
-        for (; t < input.Tokens; t++)
-        {
-            Single(q, t, y + ((long)t * ldy), rowStart, rowEnd);
-        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -69,19 +30,19 @@ internal sealed unsafe class Q4_0MatMul : IMatMulKernel
         return Vector256.Create(low, high);
     }
 
-    private void Single(QuantizedActivations q, int token, float* y, int rowStart, int rowEnd)
+    protected override void Single(QuantizedActivations q, int token, float* y, int rowStart, int rowEnd)
     {
-        var xq = q.Values + ((long)token * _columns);
-        var xs = q.Scales + ((long)token * _blocks);
-        var xsum = q.Sums + ((long)token * _blocks);
+        var xq = q.Values + ((long)token * Columns);
+        var xs = q.Scales + ((long)token * Blocks);
+        var xsum = q.Sums + ((long)token * Blocks);
         ref var halves = ref HalfTable.Start;
         for (var r = rowStart; r < rowEnd; r++)
         {
-            var row = _weights + (r * _rowBytes);
+            var row = Weights + (r * RowBytes);
             var acc0 = Vector256<float>.Zero;
             var acc1 = Vector256<float>.Zero;
             var b = 0;
-            for (; b + 1 < _blocks; b += 2)
+            for (; b + 1 < Blocks; b += 2)
             {
                 var block0 = row + (b * Q4_0.BlockBytes);
                 var block1 = block0 + Q4_0.BlockBytes;
@@ -93,7 +54,7 @@ internal sealed unsafe class Q4_0MatMul : IMatMulKernel
                 acc1 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(dot1), Vector256.Create(d1), acc1);
             }
 
-            for (; b < _blocks; b++)
+            for (; b < Blocks; b++)
             {
                 var block = row + (b * Q4_0.BlockBytes);
                 var dot = IntegerDot.Accumulate(Vector256.CreateScalar(-8 * xsum[b]), Unpack(block), Vector256.Load(xq + (b * 32)));
@@ -105,33 +66,33 @@ internal sealed unsafe class Q4_0MatMul : IMatMulKernel
         }
     }
 
-    private void Tile4(QuantizedActivations q, int token, float* y, int ldy, int rowStart, int rowEnd)
+    protected override void Tile4(QuantizedActivations q, int token, float* y, int ldy, int rowStart, int rowEnd)
     {
-        var xq = q.Values + ((long)token * _columns);
-        var xs = q.Scales + ((long)token * _blocks);
-        var xsum = q.Sums + ((long)token * _blocks);
+        var xq = q.Values + ((long)token * Columns);
+        var xs = q.Scales + ((long)token * Blocks);
+        var xsum = q.Sums + ((long)token * Blocks);
         ref var halves = ref HalfTable.Start;
         for (var r = rowStart; r < rowEnd; r++)
         {
-            var row = _weights + (r * _rowBytes);
+            var row = Weights + (r * RowBytes);
             var a0 = Vector256<float>.Zero;
             var a1 = Vector256<float>.Zero;
             var a2 = Vector256<float>.Zero;
             var a3 = Vector256<float>.Zero;
-            for (var b = 0; b < _blocks; b++)
+            for (var b = 0; b < Blocks; b++)
             {
                 var block = row + (b * Q4_0.BlockBytes);
                 var w = Unpack(block);
                 var dw = Unsafe.Add(ref halves, *(ushort*)block);
                 var x0 = xq + (b * 32);
                 var dot0 = IntegerDot.Accumulate(Vector256.CreateScalar(-8 * xsum[b]), w, Vector256.Load(x0));
-                var dot1 = IntegerDot.Accumulate(Vector256.CreateScalar(-8 * xsum[_blocks + b]), w, Vector256.Load(x0 + _columns));
-                var dot2 = IntegerDot.Accumulate(Vector256.CreateScalar(-8 * xsum[(2 * _blocks) + b]), w, Vector256.Load(x0 + (2 * _columns)));
-                var dot3 = IntegerDot.Accumulate(Vector256.CreateScalar(-8 * xsum[(3 * _blocks) + b]), w, Vector256.Load(x0 + (3 * _columns)));
+                var dot1 = IntegerDot.Accumulate(Vector256.CreateScalar(-8 * xsum[Blocks + b]), w, Vector256.Load(x0 + Columns));
+                var dot2 = IntegerDot.Accumulate(Vector256.CreateScalar(-8 * xsum[(2 * Blocks) + b]), w, Vector256.Load(x0 + (2 * Columns)));
+                var dot3 = IntegerDot.Accumulate(Vector256.CreateScalar(-8 * xsum[(3 * Blocks) + b]), w, Vector256.Load(x0 + (3 * Columns)));
                 a0 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(dot0), Vector256.Create(dw * xs[b]), a0);
-                a1 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(dot1), Vector256.Create(dw * xs[_blocks + b]), a1);
-                a2 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(dot2), Vector256.Create(dw * xs[(2 * _blocks) + b]), a2);
-                a3 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(dot3), Vector256.Create(dw * xs[(3 * _blocks) + b]), a3);
+                a1 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(dot1), Vector256.Create(dw * xs[Blocks + b]), a1);
+                a2 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(dot2), Vector256.Create(dw * xs[(2 * Blocks) + b]), a2);
+                a3 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(dot3), Vector256.Create(dw * xs[(3 * Blocks) + b]), a3);
             }
 
             y[r] = Vector256.Sum(a0);

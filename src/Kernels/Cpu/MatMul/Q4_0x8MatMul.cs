@@ -13,72 +13,27 @@ namespace Serving.Kernels.Cpu.MatMul;
 /// accumulator's starting value −8·Σx of the activation block.
 /// </summary>
 [SuppressMessage("Naming", "CA1707", Justification = "Named after the GGUF type.")]
-internal sealed unsafe class Q4_0x8MatMul : IMatMulKernel, IDisposable
+internal sealed unsafe class Q4_0x8MatMul : InterleavedMatMul
 {
-    private const int GroupBlockBytes = InterleavedLayout.ScaleBytes + 128;
-    private const int TokenTile = 4;
-
-    private readonly NativeBuffer<byte> _packed;
-    private readonly int _columns;
-    private readonly int _blocks;
-
     public Q4_0x8MatMul(WeightTensor weight)
+        : base(weight, 128)
     {
-        Weight = weight;
-        Rows = (int)weight.Rows;
-        _columns = (int)weight.Columns;
-        _blocks = _columns / Q4_0.BlockSize;
-        _packed = new NativeBuffer<byte>((long)Rows / InterleavedLayout.Rows * _blocks * GroupBlockBytes, clear: false);
-        Parallel.For(0, Rows / InterleavedLayout.Rows, Repack);
+        Repack();
     }
 
-    public WeightTensor Weight { get; }
-
-    public int Rows { get; }
-
-    public bool UsesQuantizedInput => true;
-
-    public void Dispose() => _packed.Dispose();
-
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Compute(in MatMulInput input, float* y, int ldy, int rowStart, int rowEnd)
+    protected override void Group1(byte* group, QuantizedActivations q, int token, float* y)
     {
-        var q = input.Quantized!;
-        for (var t = 0; t < input.Tokens; t += TokenTile)
-        {
-            var tokens = Math.Min(TokenTile, input.Tokens - t);
-            for (var row = rowStart; row < rowEnd; row += InterleavedLayout.Rows)
-            {
-                var group = _packed.Pointer + ((long)row / InterleavedLayout.Rows * _blocks * GroupBlockBytes);
-                if (tokens == TokenTile)
-                {
-                    Group4(group, q, t, y + ((long)t * ldy) + row, ldy);
-                }
-                else
-                {
-                    for (var i = 0; i < tokens; i++)
-                    {
-                        Group1(group, q, t + i, y + ((long)(t + i) * ldy) + row);
-                    }
-                }
-            }
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<sbyte> Broadcast(sbyte* x) => Vector256.Create(*(int*)x).AsSByte();
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Group1(byte* group, QuantizedActivations q, int token, float* y)
-    {
-        var xq = q.Values + ((long)token * _columns);
-        var xs = q.Scales + ((long)token * _blocks);
-        var xsum = q.Sums + ((long)token * _blocks);
+        var stride = GroupBlockBytes;
+        var blocks = Blocks;
+        var xq = q.Values + ((long)token * Columns);
+        var xs = q.Scales + ((long)token * Blocks);
+        var xsum = q.Sums + ((long)token * Blocks);
         var mask = Vector256.Create((byte)0x0F);
         var acc = Vector256<float>.Zero;
-        for (var b = 0; b < _blocks; b++)
+        for (var b = 0; b < blocks; b++)
         {
-            var block = group + (b * GroupBlockBytes);
+            var block = group + (b * stride);
             var x = xq + (b * 32);
             // Two accumulators halve the chain of dependent vpdpbusd instructions.
             var low = Vector256.Create(-8 * xsum[b]);
@@ -98,25 +53,27 @@ internal sealed unsafe class Q4_0x8MatMul : IMatMulKernel, IDisposable
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Group4(byte* group, QuantizedActivations q, int token, float* y, int ldy)
+    protected override void Group4(byte* group, QuantizedActivations q, int token, float* y, int ldy)
     {
-        var x0 = q.Values + ((long)token * _columns);
-        var x1 = x0 + _columns;
-        var x2 = x1 + _columns;
-        var x3 = x2 + _columns;
-        var s0 = q.Scales + ((long)token * _blocks);
-        var s1 = s0 + _blocks;
-        var s2 = s1 + _blocks;
-        var s3 = s2 + _blocks;
-        var sum0 = q.Sums + ((long)token * _blocks);
-        var sum1 = sum0 + _blocks;
-        var sum2 = sum1 + _blocks;
-        var sum3 = sum2 + _blocks;
+        var stride = GroupBlockBytes;
+        var blocks = Blocks;
+        var x0 = q.Values + ((long)token * Columns);
+        var x1 = x0 + Columns;
+        var x2 = x1 + Columns;
+        var x3 = x2 + Columns;
+        var s0 = q.Scales + ((long)token * Blocks);
+        var s1 = s0 + Blocks;
+        var s2 = s1 + Blocks;
+        var s3 = s2 + Blocks;
+        var sum0 = q.Sums + ((long)token * Blocks);
+        var sum1 = sum0 + Blocks;
+        var sum2 = sum1 + Blocks;
+        var sum3 = sum2 + Blocks;
         var mask = Vector256.Create((byte)0x0F);
         Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
-        for (var b = 0; b < _blocks; b++)
+        for (var b = 0; b < blocks; b++)
         {
-            var block = group + (b * GroupBlockBytes);
+            var block = group + (b * stride);
             var o = b * 32;
             var d0 = Vector256.Create(-8 * sum0[b]);
             var d1 = Vector256.Create(-8 * sum1[b]);
@@ -149,15 +106,15 @@ internal sealed unsafe class Q4_0x8MatMul : IMatMulKernel, IDisposable
 
     /// <summary>Stored Q4_0 byte j holds column j (low nibble) and column j+16 (high nibble); with the four-byte
     /// words A = bytes 0..3, B = 4..7, C = 8..11, D = 12..15, the four chunks of a row are built four bytes at a time.</summary>
-    private void Repack(int group)
+    protected override void RepackGroup(int group)
     {
         var source = (byte*)Weight.Data;
         var rowBytes = Weight.RowBytes;
         const uint low = 0x0F0F0F0F;
         const uint high = 0xF0F0F0F0;
-        for (var b = 0; b < _blocks; b++)
+        for (var b = 0; b < Blocks; b++)
         {
-            var destination = _packed.Pointer + (((long)group * _blocks) + b) * GroupBlockBytes;
+            var destination = GroupStart(group) + (b * GroupBlockBytes);
             for (var r = 0; r < InterleavedLayout.Rows; r++)
             {
                 var block = source + (((long)group * InterleavedLayout.Rows) + r) * rowBytes + (b * Q4_0.BlockBytes);

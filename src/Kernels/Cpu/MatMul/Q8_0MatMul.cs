@@ -14,68 +14,29 @@ namespace Serving.Kernels.Cpu.MatMul;
 /// fits a byte. Batches reuse each loaded weight block for four tokens.
 /// </summary>
 [SuppressMessage("Naming", "CA1707", Justification = "Named after the GGUF type.")]
-internal sealed unsafe class Q8_0MatMul : IMatMulKernel
+internal sealed unsafe class Q8_0MatMul : StoredLayoutMatMul
 {
-    private const int TokenTile = 4;
-
-    private readonly byte* _weights;
-    private readonly int _columns;
-    private readonly int _blocks;
-    private readonly long _rowBytes;
-
     public Q8_0MatMul(WeightTensor weight)
+        : base(weight)
     {
-        Weight = weight;
-        Rows = (int)weight.Rows;
-        _columns = (int)weight.Columns;
-        _blocks = _columns / Q8_0.BlockSize;
-        _rowBytes = weight.RowBytes;
-        _weights = (byte*)weight.Data;
-    }
-
-    public WeightTensor Weight { get; }
-
-    public int Rows { get; }
-
-    public bool UsesQuantizedInput => true;
-
-    public void Compute(in MatMulInput input, float* y, int ldy, int rowStart, int rowEnd)
-    {
-        var q = input.Quantized!;
-        if (!IntegerDot.IsSupported)
-        {
-            PortableMatMul.Compute(Weight, input, y, ldy, rowStart, rowEnd);
-            return;
-        }
-
-        var t = 0;
-        for (; t + TokenTile <= input.Tokens; t += TokenTile)
-        {
-            Tile4(q, t, y + ((long)t * ldy), ldy, rowStart, rowEnd);
-        }
-
-        for (; t < input.Tokens; t++)
-        {
-            Single(q, t, y + ((long)t * ldy), rowStart, rowEnd);
-        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<int> Dot(Vector256<sbyte> w, Vector256<byte> absW, sbyte* x) =>
         IntegerDot.Accumulate(Vector256<int>.Zero, absW, Avx2.Sign(Vector256.Load(x), w));
 
-    private void Single(QuantizedActivations q, int token, float* y, int rowStart, int rowEnd)
+    protected override void Single(QuantizedActivations q, int token, float* y, int rowStart, int rowEnd)
     {
-        var xq = q.Values + ((long)token * _columns);
-        var xs = q.Scales + ((long)token * _blocks);
+        var xq = q.Values + ((long)token * Columns);
+        var xs = q.Scales + ((long)token * Blocks);
         ref var halves = ref HalfTable.Start;
         for (var r = rowStart; r < rowEnd; r++)
         {
-            var row = _weights + (r * _rowBytes);
+            var row = Weights + (r * RowBytes);
             var acc0 = Vector256<float>.Zero;
             var acc1 = Vector256<float>.Zero;
             var b = 0;
-            for (; b + 1 < _blocks; b += 2)
+            for (; b + 1 < Blocks; b += 2)
             {
                 var block0 = row + (b * Q8_0.BlockBytes);
                 var block1 = block0 + Q8_0.BlockBytes;
@@ -89,7 +50,7 @@ internal sealed unsafe class Q8_0MatMul : IMatMulKernel
                 acc1 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(dot1), Vector256.Create(d1), acc1);
             }
 
-            for (; b < _blocks; b++)
+            for (; b < Blocks; b++)
             {
                 var block = row + (b * Q8_0.BlockBytes);
                 var w = Vector256.Load((sbyte*)(block + 2));
@@ -102,19 +63,19 @@ internal sealed unsafe class Q8_0MatMul : IMatMulKernel
         }
     }
 
-    private void Tile4(QuantizedActivations q, int token, float* y, int ldy, int rowStart, int rowEnd)
+    protected override void Tile4(QuantizedActivations q, int token, float* y, int ldy, int rowStart, int rowEnd)
     {
-        var xq = q.Values + ((long)token * _columns);
-        var xs = q.Scales + ((long)token * _blocks);
+        var xq = q.Values + ((long)token * Columns);
+        var xs = q.Scales + ((long)token * Blocks);
         ref var halves = ref HalfTable.Start;
         for (var r = rowStart; r < rowEnd; r++)
         {
-            var row = _weights + (r * _rowBytes);
+            var row = Weights + (r * RowBytes);
             var a0 = Vector256<float>.Zero;
             var a1 = Vector256<float>.Zero;
             var a2 = Vector256<float>.Zero;
             var a3 = Vector256<float>.Zero;
-            for (var b = 0; b < _blocks; b++)
+            for (var b = 0; b < Blocks; b++)
             {
                 var block = row + (b * Q8_0.BlockBytes);
                 var w = Vector256.Load((sbyte*)(block + 2));
@@ -122,9 +83,9 @@ internal sealed unsafe class Q8_0MatMul : IMatMulKernel
                 var dw = Unsafe.Add(ref halves, *(ushort*)block);
                 var x0 = xq + (b * 32);
                 a0 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(Dot(w, absW, x0)), Vector256.Create(dw * xs[b]), a0);
-                a1 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(Dot(w, absW, x0 + _columns)), Vector256.Create(dw * xs[_blocks + b]), a1);
-                a2 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(Dot(w, absW, x0 + (2 * _columns))), Vector256.Create(dw * xs[(2 * _blocks) + b]), a2);
-                a3 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(Dot(w, absW, x0 + (3 * _columns))), Vector256.Create(dw * xs[(3 * _blocks) + b]), a3);
+                a1 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(Dot(w, absW, x0 + Columns)), Vector256.Create(dw * xs[Blocks + b]), a1);
+                a2 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(Dot(w, absW, x0 + (2 * Columns))), Vector256.Create(dw * xs[(2 * Blocks) + b]), a2);
+                a3 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(Dot(w, absW, x0 + (3 * Columns))), Vector256.Create(dw * xs[(3 * Blocks) + b]), a3);
             }
 
             y[r] = Vector256.Sum(a0);

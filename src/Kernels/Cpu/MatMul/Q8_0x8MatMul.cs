@@ -13,71 +13,26 @@ namespace Serving.Kernels.Cpu.MatMul;
 /// −128·Σx of the activation block.
 /// </summary>
 [SuppressMessage("Naming", "CA1707", Justification = "Named after the GGUF type.")]
-internal sealed unsafe class Q8_0x8MatMul : IMatMulKernel, IDisposable
+internal sealed unsafe class Q8_0x8MatMul : InterleavedMatMul
 {
-    private const int GroupBlockBytes = InterleavedLayout.ScaleBytes + 256;
-    private const int TokenTile = 4;
-
-    private readonly NativeBuffer<byte> _packed;
-    private readonly int _columns;
-    private readonly int _blocks;
-
     public Q8_0x8MatMul(WeightTensor weight)
+        : base(weight, 256)
     {
-        Weight = weight;
-        Rows = (int)weight.Rows;
-        _columns = (int)weight.Columns;
-        _blocks = _columns / Q8_0.BlockSize;
-        _packed = new NativeBuffer<byte>((long)Rows / InterleavedLayout.Rows * _blocks * GroupBlockBytes, clear: false);
-        Parallel.For(0, Rows / InterleavedLayout.Rows, Repack);
+        Repack();
     }
 
-    public WeightTensor Weight { get; }
-
-    public int Rows { get; }
-
-    public bool UsesQuantizedInput => true;
-
-    public void Dispose() => _packed.Dispose();
-
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Compute(in MatMulInput input, float* y, int ldy, int rowStart, int rowEnd)
+    protected override void Group1(byte* group, QuantizedActivations q, int token, float* y)
     {
-        var q = input.Quantized!;
-        for (var t = 0; t < input.Tokens; t += TokenTile)
-        {
-            var tokens = Math.Min(TokenTile, input.Tokens - t);
-            for (var row = rowStart; row < rowEnd; row += InterleavedLayout.Rows)
-            {
-                var group = _packed.Pointer + ((long)row / InterleavedLayout.Rows * _blocks * GroupBlockBytes);
-                if (tokens == TokenTile)
-                {
-                    Group4(group, q, t, y + ((long)t * ldy) + row, ldy);
-                }
-                else
-                {
-                    for (var i = 0; i < tokens; i++)
-                    {
-                        Group1(group, q, t + i, y + ((long)(t + i) * ldy) + row);
-                    }
-                }
-            }
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<sbyte> Broadcast(sbyte* x) => Vector256.Create(*(int*)x).AsSByte();
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Group1(byte* group, QuantizedActivations q, int token, float* y)
-    {
-        var xq = q.Values + ((long)token * _columns);
-        var xs = q.Scales + ((long)token * _blocks);
-        var xsum = q.Sums + ((long)token * _blocks);
+        var stride = GroupBlockBytes;
+        var blocks = Blocks;
+        var xq = q.Values + ((long)token * Columns);
+        var xs = q.Scales + ((long)token * Blocks);
+        var xsum = q.Sums + ((long)token * Blocks);
         var acc = Vector256<float>.Zero;
-        for (var b = 0; b < _blocks; b++)
+        for (var b = 0; b < blocks; b++)
         {
-            var block = group + (b * GroupBlockBytes);
+            var block = group + (b * stride);
             var x = xq + (b * 32);
             var even = Vector256.Create(-128 * xsum[b]);
             var odd = Vector256<int>.Zero;
@@ -95,24 +50,26 @@ internal sealed unsafe class Q8_0x8MatMul : IMatMulKernel, IDisposable
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Group4(byte* group, QuantizedActivations q, int token, float* y, int ldy)
+    protected override void Group4(byte* group, QuantizedActivations q, int token, float* y, int ldy)
     {
-        var x0 = q.Values + ((long)token * _columns);
-        var x1 = x0 + _columns;
-        var x2 = x1 + _columns;
-        var x3 = x2 + _columns;
-        var s0 = q.Scales + ((long)token * _blocks);
-        var s1 = s0 + _blocks;
-        var s2 = s1 + _blocks;
-        var s3 = s2 + _blocks;
-        var sum0 = q.Sums + ((long)token * _blocks);
-        var sum1 = sum0 + _blocks;
-        var sum2 = sum1 + _blocks;
-        var sum3 = sum2 + _blocks;
+        var stride = GroupBlockBytes;
+        var blocks = Blocks;
+        var x0 = q.Values + ((long)token * Columns);
+        var x1 = x0 + Columns;
+        var x2 = x1 + Columns;
+        var x3 = x2 + Columns;
+        var s0 = q.Scales + ((long)token * Blocks);
+        var s1 = s0 + Blocks;
+        var s2 = s1 + Blocks;
+        var s3 = s2 + Blocks;
+        var sum0 = q.Sums + ((long)token * Blocks);
+        var sum1 = sum0 + Blocks;
+        var sum2 = sum1 + Blocks;
+        var sum3 = sum2 + Blocks;
         Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
-        for (var b = 0; b < _blocks; b++)
+        for (var b = 0; b < blocks; b++)
         {
-            var block = group + (b * GroupBlockBytes);
+            var block = group + (b * stride);
             var o = b * 32;
             var d0 = Vector256.Create(-128 * sum0[b]);
             var d1 = Vector256.Create(-128 * sum1[b]);
@@ -142,13 +99,13 @@ internal sealed unsafe class Q8_0x8MatMul : IMatMulKernel, IDisposable
     }
 
     /// <summary>Adding 128 to a two's-complement byte flips its top bit, so four weights are offset with one xor.</summary>
-    private void Repack(int group)
+    protected override void RepackGroup(int group)
     {
         var source = (byte*)Weight.Data;
         var rowBytes = Weight.RowBytes;
-        for (var b = 0; b < _blocks; b++)
+        for (var b = 0; b < Blocks; b++)
         {
-            var destination = _packed.Pointer + (((long)group * _blocks) + b) * GroupBlockBytes;
+            var destination = GroupStart(group) + (b * GroupBlockBytes);
             for (var r = 0; r < InterleavedLayout.Rows; r++)
             {
                 var block = source + (((long)group * InterleavedLayout.Rows) + r) * rowBytes + (b * Q8_0.BlockBytes);

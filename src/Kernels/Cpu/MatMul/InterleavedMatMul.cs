@@ -1,0 +1,85 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using Serving.Kernels.Tensors;
+
+namespace Serving.Kernels.Cpu.MatMul;
+
+/// <summary>
+/// What the interleaved ("x8") integer kernels share: the repacked buffer, its geometry, and the walk over tiles of
+/// four tokens × one row group. Subclasses fill the buffer (<see cref="RepackGroup"/>) and compute one row group for
+/// one or four tokens; a virtual call per row group (64 blocks of work) costs nothing measurable.
+/// </summary>
+internal abstract unsafe class InterleavedMatMul : IMatMulKernel, IDisposable
+{
+    private const int TokenTile = 4;
+
+    private readonly NativeBuffer<byte> _packed;
+
+    protected InterleavedMatMul(WeightTensor weight, int valueBytesPerBlock)
+    {
+        Weight = weight;
+        Rows = (int)weight.Rows;
+        Columns = (int)weight.Columns;
+        Blocks = Columns / 32;
+        GroupBlockBytes = InterleavedLayout.ScaleBytes + valueBytesPerBlock;
+        _packed = new NativeBuffer<byte>((long)Rows / InterleavedLayout.Rows * Blocks * GroupBlockBytes, clear: false);
+    }
+
+    public WeightTensor Weight { get; }
+
+    public int Rows { get; }
+
+    public bool UsesQuantizedInput => true;
+
+    protected int Columns { get; }
+
+    protected int Blocks { get; }
+
+    protected int GroupBlockBytes { get; }
+
+    public void Dispose() => _packed.Dispose();
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Compute(in MatMulInput input, float* y, int ldy, int rowStart, int rowEnd)
+    {
+        var q = input.Quantized!;
+        for (var t = 0; t < input.Tokens; t += TokenTile)
+        {
+            var tokens = Math.Min(TokenTile, input.Tokens - t);
+            for (var row = rowStart; row < rowEnd; row += InterleavedLayout.Rows)
+            {
+                var group = GroupStart(row / InterleavedLayout.Rows);
+                if (tokens == TokenTile)
+                {
+                    Group4(group, q, t, y + ((long)t * ldy) + row, ldy);
+                }
+                else
+                {
+                    for (var i = 0; i < tokens; i++)
+                    {
+                        Group1(group, q, t + i, y + ((long)(t + i) * ldy) + row);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Four activation bytes repeated in every 32-bit lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    protected static Vector256<sbyte> Broadcast(sbyte* x) => Vector256.Create(*(int*)x).AsSByte();
+
+    /// <summary>First byte of row group <paramref name="group"/> in the repacked buffer.</summary>
+    protected byte* GroupStart(long group) => _packed.Pointer + (group * Blocks * GroupBlockBytes);
+
+    /// <summary>Repacks every row group, in parallel; subclass constructors call it once.</summary>
+    protected void Repack() => Parallel.For(0, Rows / InterleavedLayout.Rows, RepackGroup);
+
+    /// <summary>Writes row group <paramref name="group"/> (8 rows, every block) from the stored weights.</summary>
+    protected abstract void RepackGroup(int group);
+
+    /// <summary>Eight outputs (one row group) for one token.</summary>
+    protected abstract void Group1(byte* group, QuantizedActivations q, int token, float* y);
+
+    /// <summary>Eight outputs for each of four consecutive tokens, rows <paramref name="ldy"/> apart.</summary>
+    protected abstract void Group4(byte* group, QuantizedActivations q, int token, float* y, int ldy);
+}
