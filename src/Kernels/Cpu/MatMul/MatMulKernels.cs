@@ -17,7 +17,8 @@ internal static class MatMulKernels
     public static IMatMulKernel ForStoredLayout(WeightTensor weight) => weight.Type switch
     {
         GgmlType.F32 => new FloatMatMul<F32RowLoader>(weight),
-        GgmlType.F16 => new FloatMatMul<F16RowLoader>(weight),
+        GgmlType.F16 when HalfScan.HasNonFinite(weight) => new FloatMatMul<F16RowLoader>(weight),
+        GgmlType.F16 => new FloatMatMul<F16FiniteRowLoader>(weight),
         GgmlType.BF16 => new FloatMatMul<BF16RowLoader>(weight),
         GgmlType.Q8_0 => new Q8_0MatMul(weight),
         GgmlType.Q4_0 => new Q4_0MatMul(weight),
