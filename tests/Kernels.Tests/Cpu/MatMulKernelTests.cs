@@ -70,6 +70,37 @@ public sealed unsafe class MatMulKernelTests
         }
     }
 
+    /// <summary>A block scale of +inf must give a non-finite output for its row: the interleaved kernels only use the
+    /// cheaper fp16 conversion (which would turn the scale into 65536) when every scale is finite.</summary>
+    [Theory]
+    [InlineData(GgmlType.Q4_0)]
+    [InlineData(GgmlType.Q8_0)]
+    public void Infinite_block_scales_propagate(GgmlType type)
+    {
+        const int rows = 16;
+        const int columns = 64;
+        var tensor = new SyntheticTensor("w", type, [rows, columns], SyntheticTensorKind.Matrix, 3);
+        using var weightBytes = new NativeBuffer<byte>(tensor.ByteLength);
+        SyntheticModel.Fill(tensor, new Span<byte>(weightBytes.Pointer, (int)tensor.ByteLength));
+        var rowBytes = GgmlTypeInfo.ByteCount(type, columns);
+        *(ushort*)(weightBytes.Pointer + (5 * rowBytes)) = BitConverter.HalfToUInt16Bits(Half.PositiveInfinity);
+        var weight = new WeightTensor("w", type, [rows, columns], (nint)weightBytes.Pointer, tensor.ByteLength);
+        var kernel = MatMulKernels.For(weight);
+        using var x = new NativeBuffer<float>(columns);
+        for (var i = 0; i < columns; i++)
+        {
+            x.Pointer[i] = 1f + (i % 3);
+        }
+
+        using var quantized = new QuantizedActivations(1, columns);
+        quantized.Quantize(x.Pointer, 1, columns);
+        using var y = new NativeBuffer<float>(rows);
+        kernel.Compute(new MatMulInput(x.Pointer, quantized, 1, columns), y.Pointer, rows, 0, rows);
+        (kernel as IDisposable)?.Dispose();
+        Assert.False(float.IsFinite(y.Pointer[5]));
+        Assert.True(float.IsFinite(y.Pointer[4]) && float.IsFinite(y.Pointer[6]));
+    }
+
     [Fact]
     public void Activation_quantization_is_within_half_a_step()
     {

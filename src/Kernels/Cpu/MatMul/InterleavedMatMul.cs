@@ -71,8 +71,31 @@ internal abstract unsafe class InterleavedMatMul : IMatMulKernel, IDisposable
     /// <summary>First byte of row group <paramref name="group"/> in the repacked buffer.</summary>
     protected byte* GroupStart(long group) => _packed.Pointer + (group * Blocks * GroupBlockBytes);
 
+    /// <summary>Whether every block scale is finite, so the cheaper fp16 conversion
+    /// (<see cref="F16FiniteRowLoader"/>) applies to them; set by <see cref="Repack"/>.</summary>
+    protected bool FiniteScales { get; private set; }
+
     /// <summary>Repacks every row group, in parallel; subclass constructors call it once.</summary>
-    protected void Repack() => Parallel.For(0, Rows / InterleavedLayout.Rows, RepackGroup);
+    protected void Repack()
+    {
+        Parallel.For(0, Rows / InterleavedLayout.Rows, RepackGroup);
+        FiniteScales = true;
+        var groups = Rows / InterleavedLayout.Rows;
+        for (long g = 0; g < groups && FiniteScales; g++)
+        {
+            for (var b = 0; b < Blocks; b++)
+            {
+                var scales = (ushort*)(GroupStart(g) + (b * GroupBlockBytes));
+                for (var r = 0; r < InterleavedLayout.Rows; r++)
+                {
+                    if ((scales[r] & 0x7C00) == 0x7C00)
+                    {
+                        FiniteScales = false;
+                    }
+                }
+            }
+        }
+    }
 
     /// <summary>Writes row group <paramref name="group"/> (8 rows, every block) from the stored weights.</summary>
     protected abstract void RepackGroup(int group);

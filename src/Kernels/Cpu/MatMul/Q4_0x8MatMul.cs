@@ -21,8 +21,21 @@ internal sealed unsafe class Q4_0x8MatMul : InterleavedMatMul
         Repack();
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void Group1(byte* group, QuantizedActivations q, int token, float* y)
+    {
+        if (FiniteScales)
+        {
+            Group1<F16FiniteRowLoader>(group, q, token, y);
+        }
+        else
+        {
+            Group1<F16RowLoader>(group, q, token, y);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Group1<TScales>(byte* group, QuantizedActivations q, int token, float* y)
+        where TScales : struct, IFloatRowLoader
     {
         var stride = GroupBlockBytes;
         var blocks = Blocks;
@@ -45,15 +58,28 @@ internal sealed unsafe class Q4_0x8MatMul : InterleavedMatMul
                 high = IntegerDot.Accumulate(high, (raw.AsUInt16() >>> 4).AsByte() & mask, Broadcast(x + (8 * k) + 4));
             }
 
-            var scale = F16RowLoader.Load8(block, 0) * Vector256.Create(xs[b]);
+            var scale = TScales.Load8(block, 0) * Vector256.Create(xs[b]);
             acc = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(low + high), scale, acc);
         }
 
         acc.Store(y);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void Group4(byte* group, QuantizedActivations q, int token, float* y, int ldy)
+    {
+        if (FiniteScales)
+        {
+            Group4<F16FiniteRowLoader>(group, q, token, y, ldy);
+        }
+        else
+        {
+            Group4<F16RowLoader>(group, q, token, y, ldy);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Group4<TScales>(byte* group, QuantizedActivations q, int token, float* y, int ldy)
+        where TScales : struct, IFloatRowLoader
     {
         var stride = GroupBlockBytes;
         var blocks = Blocks;
@@ -91,7 +117,7 @@ internal sealed unsafe class Q4_0x8MatMul : InterleavedMatMul
                 d3 = IntegerDot.Accumulate(IntegerDot.Accumulate(d3, low, Broadcast(x3 + c)), high, Broadcast(x3 + c + 4));
             }
 
-            var scale = F16RowLoader.Load8(block, 0);
+            var scale = TScales.Load8(block, 0);
             a0 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(d0), scale * Vector256.Create(s0[b]), a0);
             a1 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(d1), scale * Vector256.Create(s1[b]), a1);
             a2 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(d2), scale * Vector256.Create(s2[b]), a2);
