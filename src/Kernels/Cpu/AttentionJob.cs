@@ -16,7 +16,6 @@ internal sealed unsafe class AttentionJob : IParallelJob, IDisposable
     private readonly int _kvHeads;
     private readonly int _group;
     private readonly int _headDim;
-    private readonly int _kvDim;
     private readonly int _maxContext;
     private readonly float _scale;
     private readonly NativeBuffer<float> _scores;
@@ -25,6 +24,7 @@ internal sealed unsafe class AttentionJob : IParallelJob, IDisposable
     private float* _output;
     private float* _keys;
     private float* _values;
+    private KvCacheStorage? _cache;
     private int _nextItem;
 
     public AttentionJob(int heads, int kvHeads, int headDim, int maxContext, int threads)
@@ -33,19 +33,19 @@ internal sealed unsafe class AttentionJob : IParallelJob, IDisposable
         _kvHeads = kvHeads;
         _group = heads / kvHeads;
         _headDim = headDim;
-        _kvDim = kvHeads * headDim;
         _maxContext = maxContext;
         _scale = 1f / MathF.Sqrt(headDim);
         _scores = new NativeBuffer<float>((long)threads * _group * maxContext);
     }
 
-    public void Set(StepInput input, float* queries, float* output, float* keys, float* values)
+    public void Set(StepInput input, float* queries, float* output, KvCacheStorage cache, int layer)
     {
         _input = input;
         _queries = queries;
         _output = output;
-        _keys = keys;
-        _values = values;
+        _cache = cache;
+        _keys = cache.Keys(layer);
+        _values = cache.Values(layer);
         _nextItem = 0;
     }
 
@@ -127,21 +127,21 @@ internal sealed unsafe class AttentionJob : IParallelJob, IDisposable
     {
         var firstHead = kvHead * _group;
         var query = _queries + ((long)token * _heads * _headDim) + (firstHead * _headDim);
-        var headOffset = kvHead * _headDim;
+        var cache = _cache!;
 
         // Scores, block by block: the slots of a block are contiguous, so only one table lookup per block, and
         // eight consecutive positions are scored together (one reduction for eight dot products).
         var eightAtOnce = blockSize % 8 == 0 && _headDim % 8 == 0;
         for (var start = 0; start < context; start += blockSize)
         {
-            var slot0 = (long)blockTable[start / blockSize] * blockSize;
+            var keys = cache.HeadBlock(_keys, blockTable[start / blockSize], kvHead);
             var count = Math.Min(blockSize, context - start);
             var j = 0;
             if (eightAtOnce)
             {
                 for (; j + 8 <= count; j += 8)
                 {
-                    var key = _keys + ((slot0 + j) * _kvDim) + headOffset;
+                    var key = keys + ((long)j * _headDim);
                     for (var g = 0; g < _group; g++)
                     {
                         (Dot8(query + (g * _headDim), key) * Vector256.Create(_scale)).Store(scores + (g * _maxContext) + start + j);
@@ -151,7 +151,7 @@ internal sealed unsafe class AttentionJob : IParallelJob, IDisposable
 
             for (; j < count; j++)
             {
-                var key = _keys + ((slot0 + j) * _kvDim) + headOffset;
+                var key = keys + ((long)j * _headDim);
                 for (var g = 0; g < _group; g++)
                 {
                     scores[(g * _maxContext) + start + j] = VectorOps.Dot(query + (g * _headDim), key, _headDim) * _scale;
@@ -166,21 +166,21 @@ internal sealed unsafe class AttentionJob : IParallelJob, IDisposable
             Softmax(weights, context);
             if (_headDim == 64 && Vector512.IsHardwareAccelerated)
             {
-                WeightedSum64(weights, context, blockTable, blockSize, headOffset, output + (g * _headDim));
+                WeightedSum64(weights, context, blockTable, blockSize, kvHead, output + (g * _headDim));
             }
             else
             {
-                WeightedSum(weights, context, blockTable, blockSize, headOffset, output + (g * _headDim));
+                WeightedSum(weights, context, blockTable, blockSize, kvHead, output + (g * _headDim));
             }
         }
     }
 
-    /// <summary>Dot products of <paramref name="query"/> with the keys of eight consecutive slots (stride kvDim),
+    /// <summary>Dot products of <paramref name="query"/> with the keys of eight consecutive slots of one block (contiguous, headDim apart),
     /// reduced together with a horizontal-add tree: lane j holds the score of slot j.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private Vector256<float> Dot8(float* query, float* key)
     {
-        long stride = _kvDim;
+        long stride = _headDim;
         Vector256<float> a0, a1, a2, a3, a4, a5, a6, a7;
         if (Vector512.IsHardwareAccelerated && _headDim % 16 == 0)
         {
@@ -229,16 +229,16 @@ internal sealed unsafe class AttentionJob : IParallelJob, IDisposable
 
     /// <summary>output = Σ weights[p] · V[p] for the common head width 64, with the sum held in four 512-bit registers
     /// instead of being loaded and stored for every position.</summary>
-    private void WeightedSum64(float* weights, int context, ReadOnlySpan<int> blockTable, int blockSize, int headOffset, float* output)
+    private void WeightedSum64(float* weights, int context, ReadOnlySpan<int> blockTable, int blockSize, int kvHead, float* output)
     {
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
         for (var start = 0; start < context; start += blockSize)
         {
-            var slot0 = (long)blockTable[start / blockSize] * blockSize;
+            var values = _cache!.HeadBlock(_values, blockTable[start / blockSize], kvHead);
             var count = Math.Min(blockSize, context - start);
             for (var j = 0; j < count; j++)
             {
-                var v = _values + ((slot0 + j) * _kvDim) + headOffset;
+                var v = values + ((long)j * _headDim);
                 var w = Vector512.Create(weights[start + j]);
                 a0 = Vector512.FusedMultiplyAdd(Vector512.Load(v), w, a0);
                 a1 = Vector512.FusedMultiplyAdd(Vector512.Load(v + 16), w, a1);
@@ -253,16 +253,16 @@ internal sealed unsafe class AttentionJob : IParallelJob, IDisposable
         a3.Store(output + 48);
     }
 
-    private void WeightedSum(float* weights, int context, ReadOnlySpan<int> blockTable, int blockSize, int headOffset, float* output)
+    private void WeightedSum(float* weights, int context, ReadOnlySpan<int> blockTable, int blockSize, int kvHead, float* output)
     {
         new Span<float>(output, _headDim).Clear();
         for (var start = 0; start < context; start += blockSize)
         {
-            var slot0 = (long)blockTable[start / blockSize] * blockSize;
+            var values = _cache!.HeadBlock(_values, blockTable[start / blockSize], kvHead);
             var count = Math.Min(blockSize, context - start);
             for (var j = 0; j < count; j++)
             {
-                VectorOps.AddScaled(output, _values + ((slot0 + j) * _kvDim) + headOffset, weights[start + j], _headDim);
+                VectorOps.AddScaled(output, values + ((long)j * _headDim), weights[start + j], _headDim);
             }
         }
     }

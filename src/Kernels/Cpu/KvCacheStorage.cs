@@ -1,32 +1,58 @@
 namespace Serving.Kernels.Cpu;
 
-/// <summary>The paged KV cache in native memory: for every layer a key and a value array of
-/// <c>blocks × blockSize</c> slots, each slot holding one token's K (or V) for all KV heads (<c>kvDim</c> fp32).
-/// Which block belongs to which sequence is the scheduler's business; this class only stores.</summary>
+/// <summary>
+/// The paged KV cache in native memory: for every layer a key and a value array laid out
+/// <c>[block][kvHead][slot in block][headDim]</c> fp32. Keeping one head's slots of a block together means attention,
+/// which reads one KV head at a time, streams <c>blockSize × headDim</c> contiguous floats per block instead of
+/// picking one head's 256 bytes out of every token's row. Which block belongs to which sequence is the scheduler's
+/// business; this class only stores.
+/// </summary>
 internal sealed unsafe class KvCacheStorage : IDisposable
 {
     private readonly NativeBuffer<float> _keys;
     private readonly NativeBuffer<float> _values;
     private readonly long _layerStride;
 
-    public KvCacheStorage(int layers, int blocks, int blockSize, int kvDim)
+    public KvCacheStorage(int layers, int blocks, int blockSize, int kvHeads, int headDim)
     {
-        Slots = blocks * blockSize;
-        KvDim = kvDim;
-        _layerStride = (long)Slots * kvDim;
+        BlockSize = blockSize;
+        KvHeads = kvHeads;
+        HeadDim = headDim;
+        _layerStride = (long)blocks * blockSize * kvHeads * headDim;
         _keys = new NativeBuffer<float>(_layerStride * layers);
         _values = new NativeBuffer<float>(_layerStride * layers);
     }
 
-    public int Slots { get; }
+    public int BlockSize { get; }
 
-    public int KvDim { get; }
+    public int KvHeads { get; }
+
+    public int HeadDim { get; }
 
     public long Bytes => 2 * _keys.Length * sizeof(float);
 
     public float* Keys(int layer) => _keys.Pointer + (layer * _layerStride);
 
     public float* Values(int layer) => _values.Pointer + (layer * _layerStride);
+
+    /// <summary>Start of <paramref name="kvHead"/>'s slots in <paramref name="block"/> of a layer's key or value
+    /// array; slot j of the block is <c>j × headDim</c> floats further.</summary>
+    public float* HeadBlock(float* layer, int block, int kvHead) =>
+        layer + ((((long)block * KvHeads) + kvHead) * BlockSize * HeadDim);
+
+    /// <summary>Writes one token's K and V (all KV heads, head-major as the projections produce them) to
+    /// <paramref name="slot"/> of a layer.</summary>
+    public void Write(int layer, int slot, float* k, float* v)
+    {
+        var block = slot / BlockSize;
+        var offset = (long)(slot % BlockSize) * HeadDim;
+        for (var h = 0; h < KvHeads; h++)
+        {
+            var source = h * HeadDim;
+            new ReadOnlySpan<float>(k + source, HeadDim).CopyTo(new Span<float>(HeadBlock(Keys(layer), block, h) + offset, HeadDim));
+            new ReadOnlySpan<float>(v + source, HeadDim).CopyTo(new Span<float>(HeadBlock(Values(layer), block, h) + offset, HeadDim));
+        }
+    }
 
     public void Dispose()
     {

@@ -48,7 +48,7 @@ public sealed unsafe class CpuModelRunner : IModelRunner
         var c = Config;
         var threads = _options.Threads > 0 ? _options.Threads : Environment.ProcessorCount;
         _pool = new WorkerPool(threads);
-        _cache = new KvCacheStorage(c.LayerCount, kvCache.BlockCount, kvCache.BlockSize, c.KvDim);
+        _cache = new KvCacheStorage(c.LayerCount, kvCache.BlockCount, kvCache.BlockSize, c.KvHeadCount, c.HeadDim);
         _rope = new RotaryEmbedding(c);
         var maxTokens = _options.MaxTokensPerStep;
         var backend = _options.Backend;
@@ -186,8 +186,6 @@ public sealed unsafe class CpuModelRunner : IModelRunner
     private void Attention(int layer, StepInput input)
     {
         var c = Config;
-        var keys = _cache.Keys(layer);
-        var values = _cache.Values(layer);
         for (var t = 0; t < input.TokenCount; t++)
         {
             var q = _q.Pointer + ((long)t * c.QDim);
@@ -197,12 +195,10 @@ public sealed unsafe class CpuModelRunner : IModelRunner
             var sin = _sin.Pointer + (t * _rope.Half);
             _rope.Apply(q, c.HeadCount, cos, sin);
             _rope.Apply(k, c.KvHeadCount, cos, sin);
-            var slot = (long)input.SlotMapping[t] * c.KvDim;
-            new ReadOnlySpan<float>(k, c.KvDim).CopyTo(new Span<float>(keys + slot, c.KvDim));
-            new ReadOnlySpan<float>(v, c.KvDim).CopyTo(new Span<float>(values + slot, c.KvDim));
+            _cache.Write(layer, input.SlotMapping[t], k, v);
         }
 
-        _attention.Set(input, _q.Pointer, _attended.Pointer, keys, values);
+        _attention.Set(input, _q.Pointer, _attended.Pointer, _cache, layer);
         _pool.Run(_attention);
     }
 }
