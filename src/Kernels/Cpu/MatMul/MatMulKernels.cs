@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using Serving.Kernels.Tensors;
 
 namespace Serving.Kernels.Cpu.MatMul;
@@ -16,12 +17,19 @@ internal static class MatMulKernels
     /// <summary>The kernel that reads the weights where they are stored, without repacking.</summary>
     public static IMatMulKernel ForStoredLayout(WeightTensor weight) => weight.Type switch
     {
-        GgmlType.F32 => new FloatMatMul<F32RowLoader>(weight),
-        GgmlType.F16 when HalfScan.HasNonFinite(weight) => new FloatMatMul<F16RowLoader>(weight),
-        GgmlType.F16 => new FloatMatMul<F16FiniteRowLoader>(weight),
-        GgmlType.BF16 => new FloatMatMul<BF16RowLoader>(weight),
+        GgmlType.F32 => Float<F32RowLoader>(weight),
+        GgmlType.F16 when HalfScan.HasNonFinite(weight) => Float<F16RowLoader>(weight),
+        GgmlType.F16 => Float<F16FiniteRowLoader>(weight),
+        GgmlType.BF16 => Float<BF16RowLoader>(weight),
         GgmlType.Q8_0 => new Q8_0MatMul(weight),
         GgmlType.Q4_0 => new Q4_0MatMul(weight),
         _ => throw new NotSupportedException($"tensor {weight.Name}: no matrix kernel for type {weight.Type}"),
     };
+
+    /// <summary>The float kernel at the widest vector width the CPU runs natively.</summary>
+    private static IMatMulKernel Float<TLoader>(WeightTensor weight)
+        where TLoader : struct, IFloatRowLoader =>
+        Vector512.IsHardwareAccelerated
+            ? new FloatMatMul<TLoader, Avx512FloatTiles>(weight)
+            : new FloatMatMul<TLoader, Avx2FloatTiles>(weight);
 }
