@@ -11,4 +11,7 @@ public enum FinishReason
 
     /// <summary>The sequence filled the model's context or the KV pool.</summary>
     ContextFull,
+
+    /// <summary>The request was aborted (client gone, server draining).</summary>
+    Abort,
 }

@@ -1,0 +1,223 @@
+using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+using Serving.Kernels.Models;
+using Serving.Kernels.Runner;
+using Serving.Scheduler.Generation;
+using Serving.Scheduler.KvCache;
+
+namespace Serving.Scheduler.Engine;
+
+/// <summary>
+/// The continuous-batching engine: requests come in from any thread; each <see cref="Step"/> schedules a batch
+/// (decode first, then prefill chunks, under a token budget), runs it on the model runner over the paged KV cache,
+/// samples every request that reached its last known token, and streams the tokens to each request's bounded
+/// channel. One thread steps the engine (<see cref="RunAsync"/>, or a test calling <see cref="Step"/>).
+/// </summary>
+public sealed class LlmEngine : IDisposable
+{
+    private readonly LoadedModel _model;
+    private readonly IModelRunner _runner;
+    private readonly EngineConfig _config;
+    private readonly IKvCacheManager _kv;
+    private readonly BatchScheduler _scheduler;
+    private readonly ConcurrentQueue<RequestState> _submitted = new();
+    private readonly ConcurrentQueue<long> _aborted = new();
+    private readonly Dictionary<long, RequestState> _live = [];
+    private readonly HashSet<int> _stopTokens;
+    private readonly StepInput _step;
+    private readonly float[] _logits;
+    private readonly int[] _rows;
+    private readonly Dictionary<long, int> _lastStep = [];
+    private readonly SemaphoreSlim _work = new(0);
+    private readonly int _contextLimit;
+    private long _nextId;
+
+    /// <summary>An engine over <paramref name="runner"/>, whose KV pool it manages.</summary>
+    public LlmEngine(LoadedModel model, IModelRunner runner, EngineConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(runner);
+        ArgumentNullException.ThrowIfNull(config);
+        _model = model;
+        _runner = runner;
+        _config = config;
+        _kv = IKvCacheManager.Create(runner.KvCache, config.EnablePrefixCaching);
+        _scheduler = new BatchScheduler(config, _kv);
+        _stopTokens = [.. model.StopTokenIds];
+        if (model.Tokenizer.EosId >= 0)
+        {
+            _stopTokens.Add(model.Tokenizer.EosId);
+        }
+
+        _contextLimit = Math.Min(model.Config.MaxPositions, _kv.MaxTokensPerRequest);
+        _step = new StepInput(config.MaxBatchedTokens, config.MaxSequences, runner.KvCache.BlockCount, runner.KvCache.BlockSize);
+        _logits = new float[config.MaxSequences * model.Config.VocabSize];
+        _rows = new int[config.MaxSequences];
+    }
+
+    /// <summary>Requests being stepped.</summary>
+    public int Running => _scheduler.Running;
+
+    /// <summary>Requests waiting for admission (new or preempted).</summary>
+    public int Waiting => _scheduler.Waiting;
+
+    /// <summary>KV blocks held by requests.</summary>
+    public int UsedBlocks => _kv.UsedBlocks;
+
+    /// <summary>Requests preempted so far.</summary>
+    public long Preemptions => _scheduler.Preemptions;
+
+    /// <summary>Prompt tokens found in the prefix cache so far.</summary>
+    public long PrefixCacheHitTokens => _kv.PrefixCacheHitTokens;
+
+    /// <summary>Tokens each scheduled request computed in the last step, by request id.</summary>
+    public IReadOnlyDictionary<long, int> LastStep => _lastStep;
+
+    /// <summary>Queues a request. Thread-safe. A request that can never fit (prompt + max tokens beyond the model's
+    /// context or the whole KV pool) is refused here rather than left waiting.</summary>
+    public RequestHandle Submit(GenerationRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        request.Sampling.Validate();
+        if (request.PromptTokens.Count == 0)
+        {
+            throw new ArgumentException("the prompt needs at least one token", nameof(request));
+        }
+
+        if (request.MaxTokens < 1)
+        {
+            throw new ArgumentException($"max tokens must be at least 1, got {request.MaxTokens}", nameof(request));
+        }
+
+        if (request.PromptTokens.Count + request.MaxTokens > _contextLimit)
+        {
+            throw new ArgumentException(
+                $"{request.PromptTokens.Count} prompt tokens + {request.MaxTokens} max tokens exceed the {_contextLimit} tokens a request can hold (model context {_model.Config.MaxPositions}, KV pool {_kv.MaxTokensPerRequest})",
+                nameof(request));
+        }
+
+        foreach (var token in request.PromptTokens)
+        {
+            if ((uint)token >= (uint)_model.Config.VocabSize)
+            {
+                throw new ArgumentException($"token id {token} is outside the vocabulary of {_model.Config.VocabSize}", nameof(request));
+            }
+        }
+
+        var state = new RequestState(Interlocked.Increment(ref _nextId), request, _model.Config.VocabSize, _config.OutputCapacity);
+        _submitted.Enqueue(state);
+        _work.Release();
+        return new RequestHandle(state.Id, state.Output.Reader, state.Completion.Task);
+    }
+
+    /// <summary>Aborts a request from any thread; its blocks are freed at the start of the next step.</summary>
+    public void Abort(long requestId)
+    {
+        _aborted.Enqueue(requestId);
+        _work.Release();
+    }
+
+    /// <summary>Runs one engine step. Returns false when there was nothing to do.</summary>
+    public bool Step()
+    {
+        Intake();
+        var chunks = _scheduler.Schedule();
+        _lastStep.Clear();
+        if (chunks.Count == 0)
+        {
+            return false;
+        }
+
+        _step.Clear();
+        var rows = _rows;
+        for (var i = 0; i < chunks.Count; i++)
+        {
+            var chunk = chunks[i];
+            var tokens = CollectionsMarshal.AsSpan(chunk.Request.Tokens).Slice(chunk.Start, chunk.Count);
+            rows[i] = _step.AddSequence(tokens, chunk.Start, _kv.BlockTable(chunk.Request.Id), chunk.SamplesNext ? 1 : 0);
+            _lastStep[chunk.Request.Id] = chunk.Count;
+        }
+
+        _runner.Execute(_step, _logits);
+        var vocab = _model.Config.VocabSize;
+        for (var i = 0; i < chunks.Count; i++)
+        {
+            var chunk = chunks[i];
+            var request = chunk.Request;
+            request.Computed += chunk.Count;
+            if (chunk.SamplesNext)
+            {
+                Accept(request, request.Sampler.Sample(_logits.AsSpan(rows[i] * vocab, vocab)));
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Steps until <paramref name="cancellationToken"/> fires, sleeping while there is no work.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            if (!Step())
+            {
+                await _work.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _work.Dispose();
+
+    private void Intake()
+    {
+        while (_aborted.TryDequeue(out var id))
+        {
+            if (_live.Remove(id, out var request))
+            {
+                _scheduler.Remove(request);
+                End(request, FinishReason.Abort);
+            }
+        }
+
+        while (_submitted.TryDequeue(out var request))
+        {
+            _live[request.Id] = request;
+            _scheduler.Add(request);
+        }
+    }
+
+    private void Accept(RequestState request, int token)
+    {
+        if (!request.Request.IgnoreEos && _stopTokens.Contains(token))
+        {
+            Finish(request, FinishReason.Stop);
+            return;
+        }
+
+        request.Tokens.Add(token);
+        request.Output.Writer.TryWrite(token);
+        if (request.Generated >= request.Request.MaxTokens)
+        {
+            Finish(request, FinishReason.Length);
+        }
+        else if (request.Tokens.Count >= _contextLimit)
+        {
+            Finish(request, FinishReason.ContextFull);
+        }
+    }
+
+    private void Finish(RequestState request, FinishReason reason)
+    {
+        _scheduler.Finish(request);
+        _live.Remove(request.Id);
+        End(request, reason);
+    }
+
+    private static void End(RequestState request, FinishReason reason)
+    {
+        request.Status = RequestStatus.Finished;
+        request.Output.Writer.TryComplete();
+        request.Completion.TrySetResult(reason);
+    }
+}

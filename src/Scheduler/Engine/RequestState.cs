@@ -1,0 +1,57 @@
+using System.Threading.Channels;
+using Serving.Kernels.Sampling;
+using Serving.Scheduler.Generation;
+
+namespace Serving.Scheduler.Engine;
+
+/// <summary>Where a request stands in the engine.</summary>
+internal enum RequestStatus
+{
+    Waiting,
+    Running,
+    Finished,
+}
+
+/// <summary>
+/// A request's runtime state. Its known tokens are the prompt plus everything generated; "computed" counts those whose
+/// K/V sit in the cache. Scheduling lets computed catch up with known (vLLM v1): a prefill, a prefill chunk, a decode
+/// step and a recompute after preemption are the same operation.
+/// </summary>
+internal sealed class RequestState
+{
+    private readonly int _outputCapacity;
+
+    public RequestState(long id, GenerationRequest request, int vocabSize, int outputCapacity)
+    {
+        Id = id;
+        Request = request;
+        Tokens = [.. request.PromptTokens];
+        PromptLength = Tokens.Count;
+        Sampler = new Sampler(request.Sampling, vocabSize);
+        _outputCapacity = outputCapacity;
+        Output = Channel.CreateBounded<int>(new BoundedChannelOptions(outputCapacity) { SingleReader = true, SingleWriter = true });
+    }
+
+    public long Id { get; }
+
+    public GenerationRequest Request { get; }
+
+    public List<int> Tokens { get; }
+
+    public int PromptLength { get; }
+
+    public int Generated => Tokens.Count - PromptLength;
+
+    public int Computed { get; set; }
+
+    public RequestStatus Status { get; set; } = RequestStatus.Waiting;
+
+    public Sampler Sampler { get; }
+
+    public Channel<int> Output { get; }
+
+    public TaskCompletionSource<FinishReason> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Whether the reader has left room for another token; a request without room is not stepped.</summary>
+    public bool CanEmit => Output.Reader.Count < _outputCapacity;
+}

@@ -1,0 +1,161 @@
+using Serving.Kernels.Tensors;
+using Serving.Scheduler.Engine;
+using Serving.Scheduler.Generation;
+
+namespace Serving.Scheduler.Tests.Engine;
+
+public sealed class EngineBehaviourTests
+{
+    private static GenerationRequest Request(int promptLength, int maxTokens, int first = 10) => new()
+    {
+        PromptTokens = Enumerable.Range(first, promptLength).Select(t => 3 + (t % 1000)).ToList(),
+        MaxTokens = maxTokens,
+        IgnoreEos = true,
+    };
+
+    /// <summary>A 300-token prompt arriving while 8 requests decode is split into chunks that only take what the
+    /// decoders leave of the budget: every step keeps all 8 decoding.</summary>
+    [Fact]
+    public void Chunked_prefill_never_stalls_decoding()
+    {
+        using var model = EngineHarness.Model(GgmlType.Q4_0);
+        var config = new EngineConfig { MaxBatchedTokens = 32, MaxSequences = 16 };
+        using var harness = new EngineHarness(model, config, 64);
+        var engine = harness.Engine;
+        var decoders = Enumerable.Range(0, 8).Select(i => engine.Submit(Request(4, 200, i * 10))).ToArray();
+        for (var i = 0; i < 3; i++)
+        {
+            engine.Step();
+        }
+
+        var prompt = engine.Submit(Request(300, 5, 500));
+        var prefillSteps = 0;
+        while (engine.LastStep.Count == 0 || prefillSteps == 0 || engine.LastStep.GetValueOrDefault(prompt.Id) > 1)
+        {
+            Assert.True(engine.Step());
+            Drain(decoders);
+            if (engine.LastStep.TryGetValue(prompt.Id, out var chunk) && chunk > 1)
+            {
+                prefillSteps++;
+                Assert.True(chunk <= config.MaxBatchedTokens - decoders.Length, $"prefill chunk {chunk} crowded out decoders");
+                Assert.All(decoders, d => Assert.Equal(1, engine.LastStep[d.Id]));
+            }
+
+            Assert.True(prefillSteps < 100);
+        }
+
+        Assert.True(prefillSteps >= 300 / config.MaxBatchedTokens, $"the prompt took only {prefillSteps} steps");
+    }
+
+    [Fact]
+    public async Task Aborted_requests_free_their_blocks_and_end()
+    {
+        using var model = EngineHarness.Model(GgmlType.Q4_0);
+        using var harness = new EngineHarness(model, new EngineConfig(), 64);
+        var engine = harness.Engine;
+        var handles = Enumerable.Range(0, 4).Select(i => engine.Submit(Request(40, 500, i * 50))).ToArray();
+        for (var i = 0; i < 5; i++)
+        {
+            engine.Step();
+            Drain(handles);
+        }
+
+        var used = engine.UsedBlocks;
+        engine.Abort(handles[0].Id);
+        engine.Abort(handles[2].Id);
+        engine.Step();
+        Drain(handles);
+        Assert.Equal(FinishReason.Abort, await handles[0].Completion);
+        Assert.Equal(FinishReason.Abort, await handles[2].Completion);
+        Assert.True(handles[0].Tokens.Completion.IsCompleted);
+        Assert.True(engine.UsedBlocks < used);
+        Assert.Equal(2, engine.Running);
+
+        engine.Abort(handles[1].Id);
+        engine.Abort(handles[3].Id);
+        engine.Abort(12345);
+        engine.Step();
+        Assert.Equal(0, engine.UsedBlocks);
+        Assert.Equal(0, engine.Running + engine.Waiting);
+    }
+
+    [Fact]
+    public async Task A_reader_that_stops_reading_pauses_only_its_request()
+    {
+        using var model = EngineHarness.Model(GgmlType.Q4_0);
+        using var harness = new EngineHarness(model, new EngineConfig { OutputCapacity = 4 }, 64);
+        var engine = harness.Engine;
+        var slow = engine.Submit(Request(8, 50));
+        var fast = engine.Submit(Request(8, 50, 100));
+        var fastTokens = 0;
+        for (var i = 0; i < 20; i++)
+        {
+            engine.Step();
+            while (fast.Tokens.TryRead(out _))
+            {
+                fastTokens++;
+            }
+        }
+
+        Assert.Equal(4, slow.Tokens.Count);
+        Assert.Equal(20, fastTokens);
+        Assert.False(slow.Completion.IsCompleted);
+
+        var read = 0;
+        for (var i = 0; i < 200 && !slow.Completion.IsCompleted; i++)
+        {
+            engine.Step();
+            while (slow.Tokens.TryRead(out _))
+            {
+                read++;
+            }
+        }
+
+        Assert.Equal(FinishReason.Length, await slow.Completion);
+        Assert.Equal(50, read);
+    }
+
+    [Fact]
+    public void Requests_that_can_never_fit_are_refused_at_submission()
+    {
+        using var model = EngineHarness.Model(GgmlType.Q4_0);
+        using var harness = new EngineHarness(model, new EngineConfig(), 8);
+        var engine = harness.Engine;
+        Assert.Contains("exceed the 128 tokens", Assert.Throws<ArgumentException>(() => engine.Submit(Request(100, 29))).Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => engine.Submit(Request(0, 5)));
+        Assert.Throws<ArgumentException>(() => engine.Submit(Request(5, 0)));
+        Assert.Contains("outside the vocabulary", Assert.Throws<ArgumentException>(() => engine.Submit(new GenerationRequest { PromptTokens = [1, 5000], MaxTokens = 3 })).Message, StringComparison.Ordinal);
+        var fits = engine.Submit(Request(100, 28));
+        Assert.Single(harness.Run([fits]));
+    }
+
+    [Fact]
+    public async Task Background_loop_serves_requests_and_stops_on_cancellation()
+    {
+        using var model = EngineHarness.Model(GgmlType.Q4_0);
+        using var harness = new EngineHarness(model, new EngineConfig(), 64);
+        using var stop = new CancellationTokenSource();
+        var loop = Task.Run(() => harness.Engine.RunAsync(stop.Token), TestContext.Current.CancellationToken);
+        var handle = harness.Engine.Submit(Request(10, 12));
+        var tokens = new List<int>();
+        await foreach (var token in handle.Tokens.ReadAllAsync(TestContext.Current.CancellationToken))
+        {
+            tokens.Add(token);
+        }
+
+        Assert.Equal(12, tokens.Count);
+        Assert.Equal(FinishReason.Length, await handle.Completion);
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => loop);
+    }
+
+    private static void Drain(IEnumerable<RequestHandle> handles)
+    {
+        foreach (var handle in handles)
+        {
+            while (handle.Tokens.TryRead(out _))
+            {
+            }
+        }
+    }
+}
