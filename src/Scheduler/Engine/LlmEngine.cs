@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using System.Runtime.InteropServices;
 using Serving.Kernels.Models;
 using Serving.Kernels.Runner;
@@ -30,10 +31,13 @@ public sealed class LlmEngine : IDisposable
     private readonly Dictionary<long, int> _lastStep = [];
     private readonly SemaphoreSlim _work = new(0);
     private readonly int _contextLimit;
+    private readonly TimeProvider _time;
+    private readonly EngineMetrics? _metrics;
     private long _nextId;
 
-    /// <summary>An engine over <paramref name="runner"/>, whose KV pool it manages.</summary>
-    public LlmEngine(LoadedModel model, IModelRunner runner, EngineConfig config)
+    /// <summary>An engine over <paramref name="runner"/>, whose KV pool it manages. Instruments are created on
+    /// <paramref name="meterFactory"/> when given; <paramref name="timeProvider"/> times steps and queues.</summary>
+    public LlmEngine(LoadedModel model, IModelRunner runner, EngineConfig config, IMeterFactory? meterFactory = null, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(runner);
@@ -50,6 +54,8 @@ public sealed class LlmEngine : IDisposable
         }
 
         _contextLimit = Math.Min(model.Config.MaxPositions, _kv.MaxTokensPerRequest);
+        _time = timeProvider ?? TimeProvider.System;
+        _metrics = meterFactory is null ? null : new EngineMetrics(meterFactory, this);
         _step = new StepInput(config.MaxBatchedTokens, config.MaxSequences, runner.KvCache.BlockCount, runner.KvCache.BlockSize);
         _logits = new float[config.MaxSequences * model.Config.VocabSize];
         _rows = new int[config.MaxSequences];
@@ -63,6 +69,12 @@ public sealed class LlmEngine : IDisposable
 
     /// <summary>KV blocks held by requests.</summary>
     public int UsedBlocks => _kv.UsedBlocks;
+
+    /// <summary>KV blocks in the pool.</summary>
+    public int TotalBlocks => _kv.TotalBlocks;
+
+    /// <summary>Prompt tokens looked up in the prefix cache so far.</summary>
+    public long PrefixCacheQueryTokens => _kv.PrefixCacheQueryTokens;
 
     /// <summary>Requests preempted so far.</summary>
     public long Preemptions => _scheduler.Preemptions;
@@ -104,7 +116,10 @@ public sealed class LlmEngine : IDisposable
             }
         }
 
-        var state = new RequestState(Interlocked.Increment(ref _nextId), request, _model.Config.VocabSize, _config.OutputCapacity);
+        var state = new RequestState(Interlocked.Increment(ref _nextId), request, _model.Config.VocabSize, _config.OutputCapacity)
+        {
+            SubmittedAt = _time.GetTimestamp(),
+        };
         _submitted.Enqueue(state);
         _work.Release();
         return new RequestHandle(state.Id, state.Output.Reader, state.Completion.Task);
@@ -121,6 +136,8 @@ public sealed class LlmEngine : IDisposable
     public bool Step()
     {
         Intake();
+        var started = _time.GetTimestamp();
+        var preemptionsBefore = _scheduler.Preemptions;
         var chunks = _scheduler.Schedule();
         _lastStep.Clear();
         if (chunks.Count == 0)
@@ -140,17 +157,25 @@ public sealed class LlmEngine : IDisposable
 
         _runner.Execute(_step, _logits);
         var vocab = _model.Config.VocabSize;
+        var generated = 0;
         for (var i = 0; i < chunks.Count; i++)
         {
             var chunk = chunks[i];
             var request = chunk.Request;
+            if (request.FirstScheduledAt == 0)
+            {
+                request.FirstScheduledAt = started;
+                _metrics?.Admitted(_time.GetElapsedTime(request.SubmittedAt, started).TotalSeconds);
+            }
+
             request.Computed += chunk.Count;
             if (chunk.SamplesNext)
             {
-                Accept(request, request.Sampler.Sample(_logits.AsSpan(rows[i] * vocab, vocab)));
+                generated += Accept(request, request.Sampler.Sample(_logits.AsSpan(rows[i] * vocab, vocab))) ? 1 : 0;
             }
         }
 
+        _metrics?.Step(_step.TokenCount, chunks.Count, _time.GetElapsedTime(started).TotalSeconds, _scheduler.Preemptions - preemptionsBefore, generated);
         return true;
     }
 
@@ -187,12 +212,13 @@ public sealed class LlmEngine : IDisposable
         }
     }
 
-    private void Accept(RequestState request, int token)
+    /// <summary>Takes a sampled token; returns whether it became output (a stop token does not).</summary>
+    private bool Accept(RequestState request, int token)
     {
         if (!request.Request.IgnoreEos && _stopTokens.Contains(token))
         {
             Finish(request, FinishReason.Stop);
-            return;
+            return false;
         }
 
         request.Tokens.Add(token);
@@ -205,10 +231,13 @@ public sealed class LlmEngine : IDisposable
         {
             Finish(request, FinishReason.ContextFull);
         }
+
+        return true;
     }
 
     private void Finish(RequestState request, FinishReason reason)
     {
+        _metrics?.Finished(request.PromptLength);
         _scheduler.Finish(request);
         _live.Remove(request.Id);
         End(request, reason);

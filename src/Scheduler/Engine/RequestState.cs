@@ -44,6 +44,12 @@ internal sealed class RequestState
 
     public int Computed { get; set; }
 
+    /// <summary>Timestamp (<see cref="TimeProvider.GetTimestamp"/>) of submission.</summary>
+    public long SubmittedAt { get; init; }
+
+    /// <summary>Timestamp of the first step that computed any of its tokens; 0 until then.</summary>
+    public long FirstScheduledAt { get; set; }
+
     public RequestStatus Status { get; set; } = RequestStatus.Waiting;
 
     public Sampler Sampler { get; }

@@ -51,6 +51,47 @@ internal static class BenchCommand
                 return 1;
             }
         });
-        return new Command("bench", "Benchmarks") { latency };
+        return new Command("bench", "Benchmarks") { latency, Throughput() };
+    }
+
+    private static Command Throughput()
+    {
+        var model = new Option<string?>("--model") { Description = "Model to measure; omitted: the built-in demo model" };
+        var prompts = new Option<int>("--num-prompts") { Description = "Requests to run", DefaultValueFactory = _ => 64 };
+        var input = new Option<int>("--input-len") { Description = "Prompt tokens per request", DefaultValueFactory = _ => 32 };
+        var output = new Option<int>("--output-len") { Description = "Generated tokens per request", DefaultValueFactory = _ => 128 };
+        var concurrency = new Option<int>("--max-num-seqs") { Description = "Most requests running together", DefaultValueFactory = _ => 32 };
+        var batched = new Option<int>("--max-num-batched-tokens") { Description = "Token budget of one step", DefaultValueFactory = _ => 512 };
+        var threads = new Option<int>("--threads") { Description = "Kernel threads (0: one per core)", DefaultValueFactory = _ => 0 };
+        var command = new Command("throughput", "Offline throughput of the continuous-batching engine (no HTTP), with the int8 compute ceiling measured in the same run")
+        {
+            model, prompts, input, output, concurrency, batched, threads,
+        };
+        command.SetAction(result =>
+        {
+            using var logging = CliLogging.Create(verbose: false);
+            var logger = logging.CreateLogger("bench");
+            try
+            {
+                if (result.GetValue(prompts) < 1 || result.GetValue(input) < 1 || result.GetValue(output) < 1 || result.GetValue(concurrency) < 1 || result.GetValue(batched) < result.GetValue(concurrency))
+                {
+                    throw new ArgumentException("--num-prompts, --input-len, --output-len and --max-num-seqs must be at least 1, and --max-num-batched-tokens at least --max-num-seqs");
+                }
+
+                using var loaded = ModelSource.Open(result.GetValue(model), null, logger);
+                var r = ThroughputBenchmark.Run(loaded, result.GetValue(prompts), result.GetValue(input), result.GetValue(output), result.GetValue(concurrency), result.GetValue(batched), result.GetValue(threads));
+                Console.WriteLine($"model: {loaded.Source}");
+                Console.WriteLine($"requests: {r.Prompts} × ({r.InputLength} in + {r.OutputLength} out), at most {r.Concurrency} running; {r.Steps} steps in {r.Seconds:F2} s");
+                Console.WriteLine($"throughput: {r.RequestsPerSecond:F2} req/s, {r.OutputTokensPerSecond:F1} output tok/s, {r.TotalTokensPerSecond:F1} total tok/s");
+                Console.WriteLine($"compute ceiling: {r.ComputeCeilingTokensPerSecond:F1} tok/s (int8 {r.Int8OpsPerSecond / 1e9:F0} Gop/s, {r.MatrixParameters / 1e6:F1} M matrix parameters); output at {r.OutputTokensPerSecond / r.ComputeCeilingTokensPerSecond:P0}, all tokens at {r.TotalTokensPerSecond / r.ComputeCeilingTokensPerSecond:P0}");
+                return 0;
+            }
+            catch (Exception e) when (e is ArgumentException or IOException or Kernels.Formats.ModelFormatException)
+            {
+                logger.LogError("{Message}", e.Message);
+                return 1;
+            }
+        });
+        return command;
     }
 }
