@@ -57,5 +57,18 @@ public sealed class ModelAndBenchCommandTests : IDisposable
         Assert.Matches(@"read bandwidth [0-9.]+ GB/s", result.StdOut);
     }
 
+    [Fact]
+    public async Task Bench_throughput_reports_rates_and_ceiling()
+    {
+        var result = await ServingProcess.RunAsync("bench", "throughput", "--num-prompts", "6", "--input-len", "8", "--output-len", "5", "--max-num-seqs", "3");
+        Assert.True(result.ExitCode == 0, result.StdErr);
+        Assert.Matches(@"requests: 6 × \(8 in \+ 5 out\), at most 3 running", result.StdOut);
+        Assert.Matches(@"throughput: [0-9.]+ req/s, [0-9.]+ output tok/s", result.StdOut);
+        Assert.Matches(@"compute ceiling: [0-9.]+ tok/s", result.StdOut);
+        var bad = await ServingProcess.RunAsync("bench", "throughput", "--max-num-seqs", "0");
+        Assert.Equal(1, bad.ExitCode);
+        Assert.Contains("must be at least 1", bad.StdErr, StringComparison.Ordinal);
+    }
+
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 }
