@@ -1,7 +1,7 @@
 namespace Serving.Kernels.Sampling;
 
 /// <summary>
-/// Draws tokens from logits with temperature, top-k and top-p, from a random stream of its own (seeded per request,
+/// Draws tokens from logits with temperature, then top-k, min-p and top-p in that order, from a random stream of its own (seeded per request,
 /// so a request's output does not depend on what else runs). Buffers are sized to the vocabulary once; sampling a
 /// token allocates nothing.
 /// </summary>
@@ -74,6 +74,25 @@ public sealed class Sampler
         for (var i = 0; i < count; i++)
         {
             sum += Weight(_indices[i], max, inverseT);
+        }
+
+        if (_params.MinP > 0f)
+        {
+            // Weights are relative to the most likely token (weight 1), so min-p is a plain threshold on them.
+            for (var i = 1; i < count; i++)
+            {
+                if (Weight(_indices[i], max, inverseT) < _params.MinP)
+                {
+                    count = i;
+                    break;
+                }
+            }
+
+            sum = 0;
+            for (var i = 0; i < count; i++)
+            {
+                sum += Weight(_indices[i], max, inverseT);
+            }
         }
 
         if (_params.TopP < 1f)

@@ -108,6 +108,19 @@ public sealed class LlmEngine : IDisposable
                 nameof(request));
         }
 
+        if (request.MinTokens < 0 || request.MinTokens > request.MaxTokens)
+        {
+            throw new ArgumentException($"min tokens must be in [0, max tokens = {request.MaxTokens}], got {request.MinTokens}", nameof(request));
+        }
+
+        foreach (var (token, _) in request.Sampling.LogitBias ?? new Dictionary<int, float>())
+        {
+            if ((uint)token >= (uint)_model.Config.VocabSize)
+            {
+                throw new ArgumentException($"logit_bias names token id {token}, outside the vocabulary of {_model.Config.VocabSize}", nameof(request));
+            }
+        }
+
         foreach (var token in request.PromptTokens)
         {
             if ((uint)token >= (uint)_model.Config.VocabSize)
@@ -171,7 +184,7 @@ public sealed class LlmEngine : IDisposable
             request.Computed += chunk.Count;
             if (chunk.SamplesNext)
             {
-                generated += Accept(request, request.Sampler.Sample(_logits.AsSpan(rows[i] * vocab, vocab))) ? 1 : 0;
+                generated += Accept(request, Sample(request, _logits.AsSpan(rows[i] * vocab, vocab))) ? 1 : 0;
             }
         }
 
@@ -212,6 +225,23 @@ public sealed class LlmEngine : IDisposable
         }
     }
 
+    private int Sample(RequestState request, Span<float> logits)
+    {
+        request.Processor.Apply(logits);
+        if (request.Generated < request.Request.MinTokens)
+        {
+            foreach (var stop in _stopTokens)
+            {
+                if ((uint)stop < (uint)logits.Length)
+                {
+                    logits[stop] = float.NegativeInfinity;
+                }
+            }
+        }
+
+        return request.Sampler.Sample(logits);
+    }
+
     /// <summary>Takes a sampled token; returns whether it became output (a stop token does not).</summary>
     private bool Accept(RequestState request, int token)
     {
@@ -222,6 +252,7 @@ public sealed class LlmEngine : IDisposable
         }
 
         request.Tokens.Add(token);
+        request.Processor.Accept(token);
         request.Output.Writer.TryWrite(token);
         if (request.Generated >= request.Request.MaxTokens)
         {

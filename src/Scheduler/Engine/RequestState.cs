@@ -28,6 +28,7 @@ internal sealed class RequestState
         Tokens = [.. request.PromptTokens];
         PromptLength = Tokens.Count;
         Sampler = new Sampler(request.Sampling, vocabSize);
+        Processor = new LogitsProcessor(request.Sampling, request.PromptTokens);
         _outputCapacity = outputCapacity;
         Output = Channel.CreateBounded<int>(new BoundedChannelOptions(outputCapacity) { SingleReader = true, SingleWriter = true });
     }
@@ -53,6 +54,8 @@ internal sealed class RequestState
     public RequestStatus Status { get; set; } = RequestStatus.Waiting;
 
     public Sampler Sampler { get; }
+
+    public LogitsProcessor Processor { get; }
 
     public Channel<int> Output { get; }
 

@@ -16,4 +16,7 @@ public sealed record GenerationRequest
 
     /// <summary>Keep generating past end-of-sequence tokens.</summary>
     public bool IgnoreEos { get; init; }
+
+    /// <summary>End-of-sequence and stop tokens cannot end the request before this many tokens were generated.</summary>
+    public int MinTokens { get; init; }
 }

@@ -1,3 +1,4 @@
+using Serving.Kernels.Sampling;
 using Serving.Kernels.Tensors;
 using Serving.Scheduler.Engine;
 using Serving.Scheduler.Generation;
@@ -147,6 +148,46 @@ public sealed class EngineBehaviourTests
         Assert.Equal(FinishReason.Length, await handle.Completion);
         await stop.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => loop);
+    }
+
+    [Fact]
+    public async Task Min_tokens_holds_back_end_of_sequence()
+    {
+        using var model = EngineHarness.Model(GgmlType.Q4_0);
+        using var harness = new EngineHarness(model, new EngineConfig(), 64);
+        var eos = model.Tokenizer.EosId;
+        var sampling = SamplingParams.Greedy with { LogitBias = new Dictionary<int, float> { [eos] = 100f } };
+        var atOnce = harness.Engine.Submit(new GenerationRequest { PromptTokens = [1, 50, 60], MaxTokens = 20, Sampling = sampling });
+        var held = harness.Engine.Submit(new GenerationRequest { PromptTokens = [1, 50, 60], MaxTokens = 20, MinTokens = 5, Sampling = sampling });
+        var outputs = harness.Run([atOnce, held]);
+        Assert.Equal(FinishReason.Stop, await atOnce.Completion);
+        Assert.Empty(outputs[0]);
+        Assert.Equal(FinishReason.Stop, await held.Completion);
+        Assert.Equal(5, outputs[1].Count);
+        Assert.DoesNotContain(eos, outputs[1]);
+    }
+
+    [Fact]
+    public void Penalties_change_what_greedy_decoding_repeats()
+    {
+        using var model = EngineHarness.Model(GgmlType.Q4_0);
+        using var harness = new EngineHarness(model, new EngineConfig(), 64);
+        var favourite = new Dictionary<int, float> { [77] = 30f };
+        var plain = harness.Engine.Submit(new GenerationRequest { PromptTokens = [1, 9], MaxTokens = 8, IgnoreEos = true, Sampling = SamplingParams.Greedy with { LogitBias = favourite } });
+        var penalized = harness.Engine.Submit(new GenerationRequest { PromptTokens = [1, 9], MaxTokens = 8, IgnoreEos = true, Sampling = SamplingParams.Greedy with { LogitBias = favourite, FrequencyPenalty = 2f, RepetitionPenalty = 2f } });
+        var outputs = harness.Run([plain, penalized]);
+        Assert.All(outputs[0], t => Assert.Equal(77, t));
+        Assert.True(outputs[1].Count(t => t == 77) < 8, "penalties should stop the favourite token repeating every step");
+    }
+
+    [Fact]
+    public void Bad_sampling_options_are_refused_at_submission()
+    {
+        using var model = EngineHarness.Model(GgmlType.Q4_0);
+        using var harness = new EngineHarness(model, new EngineConfig(), 8);
+        Assert.Throws<ArgumentException>(() => harness.Engine.Submit(Request(4, 5) with { MinTokens = 6 }));
+        Assert.Contains("logit_bias", Assert.Throws<ArgumentException>(() => harness.Engine.Submit(Request(4, 5) with { Sampling = new SamplingParams { LogitBias = new Dictionary<int, float> { [99999] = 1f } } })).Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => harness.Engine.Submit(Request(4, 5) with { Sampling = new SamplingParams { PresencePenalty = 3f } }));
     }
 
     private static void Drain(IEnumerable<RequestHandle> handles)
