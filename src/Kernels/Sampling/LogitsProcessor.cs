@@ -11,12 +11,16 @@ public sealed class LogitsProcessor
     private readonly HashSet<int> _prompt = [];
     private readonly Dictionary<int, int> _generated = [];
 
+    // An array, because enumerating the caller's IReadOnlyDictionary through the interface allocates every token.
+    private readonly KeyValuePair<int, float>[] _bias;
+
     /// <summary>Prepares the adjustments of <paramref name="parameters"/> for a request with <paramref name="prompt"/>.</summary>
     public LogitsProcessor(SamplingParams parameters, IEnumerable<int> prompt)
     {
         ArgumentNullException.ThrowIfNull(parameters);
         ArgumentNullException.ThrowIfNull(prompt);
         _params = parameters;
+        _bias = parameters.LogitBias is null ? [] : [.. parameters.LogitBias];
         if (parameters.RepetitionPenalty != 1f)
         {
             _prompt.UnionWith(prompt);
@@ -29,14 +33,11 @@ public sealed class LogitsProcessor
     /// <summary>Adjusts <paramref name="logits"/> (one row, the whole vocabulary).</summary>
     public void Apply(Span<float> logits)
     {
-        if (_params.LogitBias is { } bias)
+        foreach (var (token, value) in _bias)
         {
-            foreach (var (token, value) in bias)
+            if ((uint)token < (uint)logits.Length)
             {
-                if ((uint)token < (uint)logits.Length)
-                {
-                    logits[token] += value;
-                }
+                logits[token] += value;
             }
         }
 
