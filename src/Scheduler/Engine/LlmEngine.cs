@@ -108,6 +108,14 @@ public sealed class LlmEngine : IDisposable
                 nameof(request));
         }
 
+        foreach (var stop in request.StopStrings)
+        {
+            if (string.IsNullOrEmpty(stop))
+            {
+                throw new ArgumentException("stop strings must not be empty", nameof(request));
+            }
+        }
+
         if (request.MinTokens < 0 || request.MinTokens > request.MaxTokens)
         {
             throw new ArgumentException($"min tokens must be in [0, max tokens = {request.MaxTokens}], got {request.MinTokens}", nameof(request));
@@ -129,7 +137,7 @@ public sealed class LlmEngine : IDisposable
             }
         }
 
-        var state = new RequestState(Interlocked.Increment(ref _nextId), request, _model.Config.VocabSize, _config.OutputCapacity)
+        var state = new RequestState(Interlocked.Increment(ref _nextId), request, _model.Tokenizer, _model.Config.VocabSize, _config.OutputCapacity)
         {
             SubmittedAt = _time.GetTimestamp(),
         };
@@ -253,8 +261,13 @@ public sealed class LlmEngine : IDisposable
 
         request.Tokens.Add(token);
         request.Processor.Accept(token);
-        request.Output.Writer.TryWrite(token);
-        if (request.Generated >= request.Request.MaxTokens)
+        var (release, stopped) = request.Stops.Add(request.Detokenizer.Add(token));
+        request.Output.Writer.TryWrite(new GeneratedPiece(token, release));
+        if (stopped)
+        {
+            Finish(request, FinishReason.Stop, flush: false);
+        }
+        else if (request.Generated >= request.Request.MaxTokens)
         {
             Finish(request, FinishReason.Length);
         }
@@ -266,8 +279,19 @@ public sealed class LlmEngine : IDisposable
         return true;
     }
 
-    private void Finish(RequestState request, FinishReason reason)
+    private void Finish(RequestState request, FinishReason reason, bool flush = true)
     {
+        if (flush)
+        {
+            // Text held back (an incomplete character, a possible stop string) belongs to the output after all.
+            var (release, stopped) = request.Stops.Add(request.Detokenizer.Flush());
+            var text = stopped ? release : release + request.Stops.Flush();
+            if (text.Length > 0)
+            {
+                request.Output.Writer.TryWrite(new GeneratedPiece(-1, text));
+            }
+        }
+
         _metrics?.Finished(request.PromptLength);
         _scheduler.Finish(request);
         _live.Remove(request.Id);

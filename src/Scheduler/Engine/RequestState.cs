@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Serving.Kernels.Sampling;
+using Serving.Kernels.Tokenizers;
 using Serving.Scheduler.Generation;
 
 namespace Serving.Scheduler.Engine;
@@ -21,7 +22,7 @@ internal sealed class RequestState
 {
     private readonly int _outputCapacity;
 
-    public RequestState(long id, GenerationRequest request, int vocabSize, int outputCapacity)
+    public RequestState(long id, GenerationRequest request, ITokenizer tokenizer, int vocabSize, int outputCapacity)
     {
         Id = id;
         Request = request;
@@ -30,7 +31,11 @@ internal sealed class RequestState
         Sampler = new Sampler(request.Sampling, vocabSize);
         Processor = new LogitsProcessor(request.Sampling, request.PromptTokens);
         _outputCapacity = outputCapacity;
-        Output = Channel.CreateBounded<int>(new BoundedChannelOptions(outputCapacity) { SingleReader = true, SingleWriter = true });
+
+        // One slot more than a request may fill while running: the final text-only item always fits.
+        Output = Channel.CreateBounded<GeneratedPiece>(new BoundedChannelOptions(outputCapacity + 1) { SingleReader = true, SingleWriter = true });
+        Detokenizer = new IncrementalDetokenizer(tokenizer, atStartOfText: request.PromptTokens.All(tokenizer.IsSpecial));
+        Stops = new StopStringMatcher(request.StopStrings);
     }
 
     public long Id { get; }
@@ -57,7 +62,11 @@ internal sealed class RequestState
 
     public LogitsProcessor Processor { get; }
 
-    public Channel<int> Output { get; }
+    public Channel<GeneratedPiece> Output { get; }
+
+    public IncrementalDetokenizer Detokenizer { get; }
+
+    public StopStringMatcher Stops { get; }
 
     public TaskCompletionSource<FinishReason> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 

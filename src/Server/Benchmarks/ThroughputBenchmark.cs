@@ -49,7 +49,7 @@ internal static class ThroughputBenchmark
             steps++;
             foreach (var handle in handles)
             {
-                while (handle.Tokens.TryRead(out _))
+                while (handle.Output.TryRead(out _))
                 {
                 }
             }

@@ -68,7 +68,7 @@ public sealed class EngineBehaviourTests
         Drain(handles);
         Assert.Equal(FinishReason.Abort, await handles[0].Completion);
         Assert.Equal(FinishReason.Abort, await handles[2].Completion);
-        Assert.True(handles[0].Tokens.Completion.IsCompleted);
+        Assert.True(handles[0].Output.Completion.IsCompleted);
         Assert.True(engine.UsedBlocks < used);
         Assert.Equal(2, engine.Running);
 
@@ -92,13 +92,13 @@ public sealed class EngineBehaviourTests
         for (var i = 0; i < 20; i++)
         {
             engine.Step();
-            while (fast.Tokens.TryRead(out _))
+            while (fast.Output.TryRead(out var piece))
             {
-                fastTokens++;
+                fastTokens += piece.TokenId >= 0 ? 1 : 0;
             }
         }
 
-        Assert.Equal(4, slow.Tokens.Count);
+        Assert.Equal(4, slow.Output.Count);
         Assert.Equal(20, fastTokens);
         Assert.False(slow.Completion.IsCompleted);
 
@@ -106,9 +106,9 @@ public sealed class EngineBehaviourTests
         for (var i = 0; i < 200 && !slow.Completion.IsCompleted; i++)
         {
             engine.Step();
-            while (slow.Tokens.TryRead(out _))
+            while (slow.Output.TryRead(out var piece))
             {
-                read++;
+                read += piece.TokenId >= 0 ? 1 : 0;
             }
         }
 
@@ -139,9 +139,12 @@ public sealed class EngineBehaviourTests
         var loop = Task.Run(() => harness.Engine.RunAsync(stop.Token), TestContext.Current.CancellationToken);
         var handle = harness.Engine.Submit(Request(10, 12));
         var tokens = new List<int>();
-        await foreach (var token in handle.Tokens.ReadAllAsync(TestContext.Current.CancellationToken))
+        await foreach (var piece in handle.Output.ReadAllAsync(TestContext.Current.CancellationToken))
         {
-            tokens.Add(token);
+            if (piece.TokenId >= 0)
+            {
+                tokens.Add(piece.TokenId);
+            }
         }
 
         Assert.Equal(12, tokens.Count);
@@ -194,7 +197,7 @@ public sealed class EngineBehaviourTests
     {
         foreach (var handle in handles)
         {
-            while (handle.Tokens.TryRead(out _))
+            while (handle.Output.TryRead(out _))
             {
             }
         }

@@ -52,9 +52,12 @@ internal sealed class EngineHarness : IDisposable
     {
         for (var i = 0; i < handles.Count; i++)
         {
-            while (handles[i].Tokens.TryRead(out var token))
+            while (handles[i].Output.TryRead(out var piece))
             {
-                outputs[i].Add(token);
+                if (piece.TokenId >= 0)
+                {
+                    outputs[i].Add(piece.TokenId);
+                }
             }
         }
     }
