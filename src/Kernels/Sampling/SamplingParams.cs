@@ -28,6 +28,10 @@ public sealed record SamplingParams
     /// Hugging Face and vLLM define repetition_penalty.</summary>
     public float RepetitionPenalty { get; init; } = 1f;
 
+    /// <summary>When set, every generated token reports its log-probability and this many most likely alternatives
+    /// (0–20, OpenAI top_logprobs); see <see cref="TokenLogprobs"/> for which distribution.</summary>
+    public int? Logprobs { get; init; }
+
     /// <summary>Added to the logits of the given token ids (OpenAI logit_bias).</summary>
     public IReadOnlyDictionary<int, float>? LogitBias { get; init; }
 
@@ -65,6 +69,11 @@ public sealed record SamplingParams
         if (!(RepetitionPenalty > 0f) || float.IsInfinity(RepetitionPenalty))
         {
             throw new ArgumentException($"repetition_penalty must be a finite number > 0, got {RepetitionPenalty}");
+        }
+
+        if (Logprobs is < 0 or > 20)
+        {
+            throw new ArgumentException($"top_logprobs must be in [0, 20], got {Logprobs}");
         }
 
         foreach (var (_, bias) in LogitBias ?? new Dictionary<int, float>())

@@ -3,6 +3,7 @@ using System.Diagnostics.Metrics;
 using System.Runtime.InteropServices;
 using Serving.Kernels.Models;
 using Serving.Kernels.Runner;
+using Serving.Kernels.Sampling;
 using Serving.Scheduler.Generation;
 using Serving.Scheduler.KvCache;
 
@@ -192,7 +193,10 @@ public sealed class LlmEngine : IDisposable
             request.Computed += chunk.Count;
             if (chunk.SamplesNext)
             {
-                generated += Accept(request, Sample(request, _logits.AsSpan(rows[i] * vocab, vocab))) ? 1 : 0;
+                var row = _logits.AsSpan(rows[i] * vocab, vocab);
+                var token = Sample(request, row);
+                var logprobs = request.Request.Sampling.Logprobs is { } top ? TokenLogprobs.Compute(row, token, top) : null;
+                generated += Accept(request, token, logprobs) ? 1 : 0;
             }
         }
 
@@ -247,11 +251,12 @@ public sealed class LlmEngine : IDisposable
             }
         }
 
+        // The row is left as processed (bias, penalties, min_tokens mask): logprobs are reported from it.
         return request.Sampler.Sample(logits);
     }
 
     /// <summary>Takes a sampled token; returns whether it became output (a stop token does not).</summary>
-    private bool Accept(RequestState request, int token)
+    private bool Accept(RequestState request, int token, TokenLogprobs? logprobs)
     {
         if (!request.Request.IgnoreEos && _stopTokens.Contains(token))
         {
@@ -262,7 +267,7 @@ public sealed class LlmEngine : IDisposable
         request.Tokens.Add(token);
         request.Processor.Accept(token);
         var (release, stopped) = request.Stops.Add(request.Detokenizer.Add(token));
-        request.Output.Writer.TryWrite(new GeneratedPiece(token, release));
+        request.Output.Writer.TryWrite(new GeneratedPiece(token, release, logprobs));
         if (stopped)
         {
             Finish(request, FinishReason.Stop, flush: false);

@@ -184,6 +184,42 @@ public sealed class EngineBehaviourTests
     }
 
     [Fact]
+    public void Logprobs_come_with_each_token_when_asked()
+    {
+        using var model = EngineHarness.Model(GgmlType.Q4_0);
+        using var harness = new EngineHarness(model, new EngineConfig(), 64);
+        var asked = harness.Engine.Submit(Request(6, 5) with { Sampling = SamplingParams.Greedy with { Logprobs = 3 } });
+        var plain = harness.Engine.Submit(Request(6, 5));
+        var pieces = new List<GeneratedPiece>();
+        var plainPieces = new List<GeneratedPiece>();
+        while (!asked.Completion.IsCompleted || !plain.Completion.IsCompleted)
+        {
+            harness.Engine.Step();
+            while (asked.Output.TryRead(out var piece))
+            {
+                pieces.Add(piece);
+            }
+
+            while (plain.Output.TryRead(out var piece))
+            {
+                plainPieces.Add(piece);
+            }
+        }
+
+        var tokens = pieces.Where(p => p.TokenId >= 0).ToArray();
+        Assert.Equal(5, tokens.Length);
+        Assert.All(tokens, p =>
+        {
+            Assert.NotNull(p.Logprobs);
+            Assert.Equal(3, p.Logprobs.Top.Count);
+            Assert.Equal(p.TokenId, p.Logprobs.Top[0].TokenId);
+            Assert.Equal(p.Logprobs.Top[0].Logprob, p.Logprobs.Logprob);
+            Assert.True(p.Logprobs.Logprob <= 0);
+        });
+        Assert.All(plainPieces, p => Assert.Null(p.Logprobs));
+    }
+
+    [Fact]
     public void Bad_sampling_options_are_refused_at_submission()
     {
         using var model = EngineHarness.Model(GgmlType.Q4_0);
