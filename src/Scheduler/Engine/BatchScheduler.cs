@@ -3,11 +3,12 @@ using Serving.Scheduler.KvCache;
 namespace Serving.Scheduler.Engine;
 
 /// <summary>
-/// Decides each step's batch under a token budget and a sequence cap. Running requests go first, oldest first, so
-/// decoding never waits behind a long prompt; waiting requests are then admitted first-come first-served, a long
-/// prompt taking only what is left of the budget (chunked prefill). When the KV pool cannot hold a running
-/// request's next tokens, the newest running request is preempted: its blocks are freed and it goes back to the
-/// front of the queue to be recomputed later (its prompt blocks usually come back from the prefix cache).
+/// Decides each step's batch under a token budget and a sequence cap. Running requests go first, in service order
+/// (arrival, or priority then arrival), so decoding never waits behind a long prompt; waiting requests are then
+/// admitted in the same order, a long prompt taking only what is left of the budget (chunked prefill). When the KV
+/// pool cannot hold a running request's next tokens, the last running request in service order is preempted: its
+/// blocks are freed and it goes back to the queue to be recomputed later (its prompt blocks usually come back from
+/// the prefix cache).
 /// </summary>
 internal sealed class BatchScheduler(EngineConfig config, IKvCacheManager kv)
 {
@@ -21,7 +22,16 @@ internal sealed class BatchScheduler(EngineConfig config, IKvCacheManager kv)
 
     public long Preemptions { get; private set; }
 
-    public void Add(RequestState request) => _waiting.AddLast(request);
+    public void Add(RequestState request)
+    {
+        if (config.Policy == SchedulingPolicy.FirstComeFirstServed)
+        {
+            _waiting.AddLast(request);
+            return;
+        }
+
+        Enqueue(request);
+    }
 
     /// <summary>Removes a request wherever it is and frees its blocks.</summary>
     public bool Remove(RequestState request)
@@ -79,7 +89,7 @@ internal sealed class BatchScheduler(EngineConfig config, IKvCacheManager kv)
             _waiting.RemoveFirst();
             request.Status = RequestStatus.Running;
             request.Computed = allocation.ReusedTokens;
-            _running.Add(request);
+            AddRunning(request);
             _chunks.Add(new ScheduledChunk(request, allocation.ReusedTokens, end - allocation.ReusedTokens));
             budget -= end - allocation.ReusedTokens;
         }
@@ -104,7 +114,52 @@ internal sealed class BatchScheduler(EngineConfig config, IKvCacheManager kv)
         _chunks.RemoveAll(c => c.Request == request);
         request.Status = RequestStatus.Waiting;
         request.Computed = 0;
-        _waiting.AddFirst(request);
+        if (config.Policy == SchedulingPolicy.FirstComeFirstServed)
+        {
+            _waiting.AddFirst(request);
+        }
+        else
+        {
+            Enqueue(request);
+        }
+
         Preemptions++;
+    }
+
+    /// <summary>Whether <paramref name="a"/> is served before <paramref name="b"/> under the priority policy.</summary>
+    private static bool Before(RequestState a, RequestState b) =>
+        a.Request.Priority != b.Request.Priority ? a.Request.Priority < b.Request.Priority : a.Id < b.Id;
+
+    private void Enqueue(RequestState request)
+    {
+        var node = _waiting.First;
+        while (node is not null && Before(node.Value, request))
+        {
+            node = node.Next;
+        }
+
+        if (node is null)
+        {
+            _waiting.AddLast(request);
+        }
+        else
+        {
+            _waiting.AddBefore(node, request);
+        }
+    }
+
+    /// <summary>Keeps the running list in service order, so its last entry is the one to preempt.</summary>
+    private void AddRunning(RequestState request)
+    {
+        var at = _running.Count;
+        if (config.Policy == SchedulingPolicy.Priority)
+        {
+            while (at > 0 && Before(request, _running[at - 1]))
+            {
+                at--;
+            }
+        }
+
+        _running.Insert(at, request);
     }
 }

@@ -9,6 +9,9 @@ public sealed record EngineConfig
     /// <summary>Token budget of one step, decode tokens and prefill chunks together (max_num_batched_tokens).</summary>
     public int MaxBatchedTokens { get; init; } = 512;
 
+    /// <summary>Order in which requests are admitted, given the budget, and preempted.</summary>
+    public SchedulingPolicy Policy { get; init; } = SchedulingPolicy.FirstComeFirstServed;
+
     /// <summary>Whether full prompt blocks are shared between requests through the prefix cache.</summary>
     public bool EnablePrefixCaching { get; init; } = true;
 

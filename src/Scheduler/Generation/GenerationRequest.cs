@@ -20,6 +20,9 @@ public sealed record GenerationRequest
     /// <summary>End-of-sequence and stop tokens cannot end the request before this many tokens were generated.</summary>
     public int MinTokens { get; init; }
 
+    /// <summary>Under the priority policy, lower values are served first (ties: earlier requests first).</summary>
+    public int Priority { get; init; }
+
     /// <summary>Texts that end generation when they appear in the output (also across tokens); the stop text itself
     /// is not emitted.</summary>
     public IReadOnlyList<string> StopStrings { get; init; } = [];

@@ -183,6 +183,56 @@ public sealed class EngineBehaviourTests
         Assert.True(outputs[1].Count(t => t == 77) < 8, "penalties should stop the favourite token repeating every step");
     }
 
+    [Theory]
+    [InlineData(SchedulingPolicy.FirstComeFirstServed, new[] { 0, 1, 2, 3 })]
+    [InlineData(SchedulingPolicy.Priority, new[] { 2, 0, 3, 1 })]
+    public void Policy_decides_who_is_served_first(SchedulingPolicy policy, int[] expectedOrder)
+    {
+        using var model = EngineHarness.Model(GgmlType.Q4_0);
+        using var harness = new EngineHarness(model, new EngineConfig { MaxSequences = 1, Policy = policy }, 64);
+        int[] priorities = [5, 7, 0, 5];
+        var handles = priorities.Select((p, i) => harness.Engine.Submit(Request(4, 3, i * 10) with { Priority = p })).ToArray();
+        var finished = new List<int>();
+        while (finished.Count < handles.Length)
+        {
+            harness.Engine.Step();
+            Drain(handles);
+            for (var i = 0; i < handles.Length; i++)
+            {
+                if (handles[i].Completion.IsCompleted && !finished.Contains(i))
+                {
+                    finished.Add(i);
+                }
+            }
+        }
+
+        Assert.Equal(expectedOrder, finished);
+    }
+
+    [Fact]
+    public void Under_memory_pressure_the_least_important_request_is_preempted()
+    {
+        using var model = EngineHarness.Model(GgmlType.Q4_0);
+        using var harness = new EngineHarness(model, new EngineConfig { Policy = SchedulingPolicy.Priority }, 6);
+        var important = harness.Engine.Submit(Request(30, 40, 0) with { Priority = 0 });
+        var minor = harness.Engine.Submit(Request(30, 40, 100) with { Priority = 9 });
+        var firstFinished = -1;
+        for (var step = 0; step < 500 && !(important.Completion.IsCompleted && minor.Completion.IsCompleted); step++)
+        {
+            harness.Engine.Step();
+            Drain([important, minor]);
+            if (firstFinished < 0 && (important.Completion.IsCompleted || minor.Completion.IsCompleted))
+            {
+                firstFinished = important.Completion.IsCompleted ? 0 : 1;
+            }
+        }
+
+        Assert.True(harness.Engine.Preemptions > 0);
+        Assert.Equal(0, firstFinished);
+        Assert.True(minor.Completion.IsCompleted);
+        Assert.Equal(0, harness.Engine.UsedBlocks);
+    }
+
     [Fact]
     public void Logprobs_come_with_each_token_when_asked()
     {
