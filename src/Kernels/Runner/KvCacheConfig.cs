@@ -9,4 +9,25 @@ public sealed record KvCacheConfig(int BlockCount, int BlockSize = 16)
     /// <summary>A pool that holds <paramref name="tokens"/> token slots (rounded up to whole blocks).</summary>
     public static KvCacheConfig ForTokens(int tokens, int blockSize = 16) =>
         new((tokens + blockSize - 1) / blockSize, blockSize);
+
+    /// <summary>Bytes one block takes for <paramref name="model"/> in the CPU runner's fp32 K and V arrays.</summary>
+    public static long BytesPerBlock(Models.ModelConfig model, int blockSize = 16)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return 2L * model.LayerCount * blockSize * model.KvDim * sizeof(float);
+    }
+
+    /// <summary>The largest pool that fits in <paramref name="bytes"/> of memory for <paramref name="model"/>.</summary>
+    /// <exception cref="ArgumentException">The budget does not hold a single block.</exception>
+    public static KvCacheConfig ForMemory(long bytes, Models.ModelConfig model, int blockSize = 16)
+    {
+        var perBlock = BytesPerBlock(model, blockSize);
+        var blocks = bytes / perBlock;
+        if (blocks < 1)
+        {
+            throw new ArgumentException($"a KV budget of {bytes} bytes holds no block; one block of {blockSize} tokens takes {perBlock} bytes for this model", nameof(bytes));
+        }
+
+        return new KvCacheConfig((int)Math.Min(blocks, int.MaxValue / blockSize), blockSize);
+    }
 }

@@ -135,4 +135,17 @@ public sealed class RunnerBehaviourTests
             buffers.ForEach(b => b.Dispose());
         }
     }
+
+    [Fact]
+    public void Kv_pool_from_a_memory_budget_matches_what_the_runner_allocates()
+    {
+        var config = SyntheticPreset.Get("tiny");
+        var kv = KvCacheConfig.ForMemory(10L << 20, config);
+        Assert.Equal(2L * 4 * 16 * 64 * 4, KvCacheConfig.BytesPerBlock(config));
+        Assert.Equal((10L << 20) / KvCacheConfig.BytesPerBlock(config), kv.BlockCount);
+        using var model = new InMemoryModel(config, GgmlType.Q4_0, 1);
+        using var runner = new CpuModelRunner(config, model.Weights, kv);
+        Assert.Equal(kv.BlockCount * KvCacheConfig.BytesPerBlock(config), runner.KvCacheBytes);
+        Assert.Contains("holds no block", Assert.Throws<ArgumentException>(() => KvCacheConfig.ForMemory(1000, config)).Message, StringComparison.Ordinal);
+    }
 }
