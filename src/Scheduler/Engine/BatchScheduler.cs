@@ -48,12 +48,12 @@ internal sealed class BatchScheduler(EngineConfig config, IKvCacheManager kv)
         for (var i = 0; i < _running.Count && budget > 0; i++)
         {
             var request = _running[i];
-            if (!request.CanEmit)
+            var count = Math.Min(request.Tokens.Count - request.Computed, budget);
+            if (!request.CanEmit || count == 0)
             {
                 continue;
             }
 
-            var count = Math.Min(request.Tokens.Count - request.Computed, budget);
             while (!kv.AppendSlots(request.Id, Known(request, request.Computed, count)).Fits)
             {
                 var victim = _running[^1];

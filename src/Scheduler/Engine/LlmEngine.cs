@@ -32,6 +32,8 @@ public sealed class LlmEngine : IDisposable
     private readonly Dictionary<long, int> _lastStep = [];
     private readonly SemaphoreSlim _work = new(0);
     private readonly int _contextLimit;
+    private static readonly TimeSpan PausedPoll = TimeSpan.FromMilliseconds(2);
+
     private readonly TimeProvider _time;
     private readonly EngineMetrics? _metrics;
     private long _nextId;
@@ -204,14 +206,17 @@ public sealed class LlmEngine : IDisposable
         return true;
     }
 
-    /// <summary>Steps until <paramref name="cancellationToken"/> fires, sleeping while there is no work.</summary>
+    /// <summary>Steps until <paramref name="cancellationToken"/> fires, sleeping while there is no work. When every
+    /// running request is paused on a full output channel it polls (a reader draining its channel does not signal the
+    /// engine).</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         while (!cancellationToken.IsCancellationRequested)
         {
             if (!Step())
             {
-                await _work.WaitAsync(cancellationToken).ConfigureAwait(false);
+                var wait = Running > 0 ? PausedPoll : Timeout.InfiniteTimeSpan;
+                await _work.WaitAsync(wait, cancellationToken).ConfigureAwait(false);
             }
         }
     }

@@ -279,6 +279,27 @@ public sealed class EngineBehaviourTests
         Assert.Throws<ArgumentException>(() => harness.Engine.Submit(Request(4, 5) with { Sampling = new SamplingParams { PresencePenalty = 3f } }));
     }
 
+    /// <summary>The background loop must resume a request paused on a full channel once its reader drains it, even
+    /// though nothing else is submitted.</summary>
+    [Fact]
+    public async Task Background_loop_resumes_a_paused_request_when_its_reader_catches_up()
+    {
+        using var model = EngineHarness.Model(GgmlType.Q4_0);
+        using var harness = new EngineHarness(model, new EngineConfig { OutputCapacity = 2 }, 64);
+        using var stop = new CancellationTokenSource();
+        var loop = Task.Run(() => harness.Engine.RunAsync(stop.Token), TestContext.Current.CancellationToken);
+        var handle = harness.Engine.Submit(Request(6, 10));
+        var count = 0;
+        await foreach (var piece in handle.Output.ReadAllAsync(TestContext.Current.CancellationToken))
+        {
+            count += piece.TokenId >= 0 ? 1 : 0;
+        }
+
+        Assert.Equal(10, count);
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => loop);
+    }
+
     private static void Drain(IEnumerable<RequestHandle> handles)
     {
         foreach (var handle in handles)
