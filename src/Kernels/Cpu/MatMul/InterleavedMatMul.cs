@@ -49,7 +49,12 @@ internal abstract unsafe class InterleavedMatMul : IMatMulKernel, IDisposable
             for (var row = rowStart; row < rowEnd; row += InterleavedLayout.Rows)
             {
                 var group = GroupStart(row / InterleavedLayout.Rows);
-                if (tokens == TokenTile)
+                if (tokens == TokenTile && row + (2 * InterleavedLayout.Rows) <= rowEnd)
+                {
+                    Group4Pair(group, GroupStart((row / InterleavedLayout.Rows) + 1), q, t, y + ((long)t * ldy) + row, ldy);
+                    row += InterleavedLayout.Rows;
+                }
+                else if (tokens == TokenTile)
                 {
                     Group4(group, q, t, y + ((long)t * ldy) + row, ldy);
                 }
@@ -105,4 +110,12 @@ internal abstract unsafe class InterleavedMatMul : IMatMulKernel, IDisposable
 
     /// <summary>Eight outputs for each of four consecutive tokens, rows <paramref name="ldy"/> apart.</summary>
     protected abstract void Group4(byte* group, QuantizedActivations q, int token, float* y, int ldy);
+
+    /// <summary>Two adjacent row groups (sixteen outputs) for four tokens. Kernels override it to share each
+    /// broadcast activation word between both groups; the result per output must equal <see cref="Group4"/>'s.</summary>
+    protected virtual void Group4Pair(byte* first, byte* second, QuantizedActivations q, int token, float* y, int ldy)
+    {
+        Group4(first, q, token, y, ldy);
+        Group4(second, q, token, y + InterleavedLayout.Rows, ldy);
+    }
 }
