@@ -111,11 +111,7 @@ internal abstract unsafe class InterleavedMatMul : IMatMulKernel, IDisposable
     /// <summary>Eight outputs for each of four consecutive tokens, rows <paramref name="ldy"/> apart.</summary>
     protected abstract void Group4(byte* group, QuantizedActivations q, int token, float* y, int ldy);
 
-    /// <summary>Two adjacent row groups (sixteen outputs) for four tokens. Kernels override it to share each
-    /// broadcast activation word between both groups; the result per output must equal <see cref="Group4"/>'s.</summary>
-    protected virtual void Group4Pair(byte* first, byte* second, QuantizedActivations q, int token, float* y, int ldy)
-    {
-        Group4(first, q, token, y, ldy);
-        Group4(second, q, token, y + InterleavedLayout.Rows, ldy);
-    }
+    /// <summary>Two adjacent row groups (sixteen outputs) for four tokens, sharing each broadcast activation word
+    /// between both groups; the result per output must equal <see cref="Group4"/>'s (batch invariance).</summary>
+    protected abstract void Group4Pair(byte* first, byte* second, QuantizedActivations q, int token, float* y, int ldy);
 }

@@ -74,6 +74,90 @@ internal sealed unsafe class Q8_0x8MatMul : InterleavedMatMul
         }
     }
 
+    protected override void Group4Pair(byte* first, byte* second, QuantizedActivations q, int token, float* y, int ldy)
+    {
+        if (FiniteScales)
+        {
+            Group4Pair<F16FiniteRowLoader>(first, second, q, token, y, ldy);
+        }
+        else
+        {
+            Group4Pair<F16RowLoader>(first, second, q, token, y, ldy);
+        }
+    }
+
+    /// <summary>Sixteen rows × four tokens: each broadcast activation word feeds both groups' products. Per output
+    /// the operations are those of <see cref="Group4{TScales}"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Group4Pair<TScales>(byte* first, byte* second, QuantizedActivations q, int token, float* y, int ldy)
+        where TScales : struct, IFloatRowLoader
+    {
+        var stride = GroupBlockBytes;
+        var blocks = Blocks;
+        var x0 = q.Values + ((long)token * Columns);
+        var x1 = x0 + Columns;
+        var x2 = x1 + Columns;
+        var x3 = x2 + Columns;
+        var s0 = q.Scales + ((long)token * Blocks);
+        var s1 = s0 + Blocks;
+        var s2 = s1 + Blocks;
+        var s3 = s2 + Blocks;
+        var sum0 = q.Sums + ((long)token * Blocks);
+        var sum1 = sum0 + Blocks;
+        var sum2 = sum1 + Blocks;
+        var sum3 = sum2 + Blocks;
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        Vector256<float> b0 = default, b1 = default, b2 = default, b3 = default;
+        for (var b = 0; b < blocks; b++)
+        {
+            var blockA = first + (b * stride);
+            var blockB = second + (b * stride);
+            var o = b * 32;
+            Vector256<int> d0 = Vector256.Create(-128 * sum0[b]), e0 = d0;
+            Vector256<int> d1 = Vector256.Create(-128 * sum1[b]), e1 = d1;
+            Vector256<int> d2 = Vector256.Create(-128 * sum2[b]), e2 = d2;
+            Vector256<int> d3 = Vector256.Create(-128 * sum3[b]), e3 = d3;
+            for (var k = 0; k < 8; k++)
+            {
+                var wA = Vector256.Load(blockA + InterleavedLayout.ScaleBytes + (k * 32));
+                var wB = Vector256.Load(blockB + InterleavedLayout.ScaleBytes + (k * 32));
+                var c = o + (4 * k);
+                var x = Broadcast(x0 + c);
+                d0 = IntegerDot.Accumulate(d0, wA, x);
+                e0 = IntegerDot.Accumulate(e0, wB, x);
+                x = Broadcast(x1 + c);
+                d1 = IntegerDot.Accumulate(d1, wA, x);
+                e1 = IntegerDot.Accumulate(e1, wB, x);
+                x = Broadcast(x2 + c);
+                d2 = IntegerDot.Accumulate(d2, wA, x);
+                e2 = IntegerDot.Accumulate(e2, wB, x);
+                x = Broadcast(x3 + c);
+                d3 = IntegerDot.Accumulate(d3, wA, x);
+                e3 = IntegerDot.Accumulate(e3, wB, x);
+            }
+
+            var scaleA = TScales.Load8(blockA, 0);
+            var scaleB = TScales.Load8(blockB, 0);
+            a0 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(d0), scaleA * Vector256.Create(s0[b]), a0);
+            a1 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(d1), scaleA * Vector256.Create(s1[b]), a1);
+            a2 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(d2), scaleA * Vector256.Create(s2[b]), a2);
+            a3 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(d3), scaleA * Vector256.Create(s3[b]), a3);
+            b0 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(e0), scaleB * Vector256.Create(s0[b]), b0);
+            b1 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(e1), scaleB * Vector256.Create(s1[b]), b1);
+            b2 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(e2), scaleB * Vector256.Create(s2[b]), b2);
+            b3 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(e3), scaleB * Vector256.Create(s3[b]), b3);
+        }
+
+        a0.Store(y);
+        b0.Store(y + InterleavedLayout.Rows);
+        a1.Store(y + ldy);
+        b1.Store(y + ldy + InterleavedLayout.Rows);
+        a2.Store(y + (2 * ldy));
+        b2.Store(y + (2 * ldy) + InterleavedLayout.Rows);
+        a3.Store(y + (3 * ldy));
+        b3.Store(y + (3 * ldy) + InterleavedLayout.Rows);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Group4<TScales>(byte* group, QuantizedActivations q, int token, float* y, int ldy)
         where TScales : struct, IFloatRowLoader
