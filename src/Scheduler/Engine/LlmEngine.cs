@@ -149,6 +149,25 @@ public sealed class LlmEngine : IDisposable
         return new RequestHandle(state.Id, state.Output.Reader, state.Completion.Task);
     }
 
+    /// <summary>
+    /// Queues <paramref name="n"/> parallel samples of one request (OpenAI's <c>n</c>), as vLLM v1 does: independent
+    /// requests whose full prompt blocks the prefix cache shares. Sample i draws from seed + i when the request has a
+    /// seed, so each sample is reproducible on its own.
+    /// </summary>
+    public IReadOnlyList<RequestHandle> SubmitSamples(GenerationRequest request, int n)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentOutOfRangeException.ThrowIfLessThan(n, 1);
+        var handles = new RequestHandle[n];
+        for (var i = 0; i < n; i++)
+        {
+            var sampling = request.Sampling.Seed is { } seed ? request.Sampling with { Seed = seed + (ulong)i } : request.Sampling;
+            handles[i] = Submit(request with { Sampling = sampling });
+        }
+
+        return handles;
+    }
+
     /// <summary>Aborts a request from any thread; its blocks are freed at the start of the next step.</summary>
     public void Abort(long requestId)
     {

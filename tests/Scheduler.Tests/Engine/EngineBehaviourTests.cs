@@ -234,6 +234,26 @@ public sealed class EngineBehaviourTests
     }
 
     [Fact]
+    public void Parallel_samples_are_each_reproducible_and_share_the_prompt_blocks()
+    {
+        using var model = EngineHarness.Model(GgmlType.Q4_0);
+        var request = Request(40, 12) with { Sampling = new SamplingParams { Temperature = 1.2f, Seed = 77 } };
+        List<int>[] Run(out long hits)
+        {
+            using var harness = new EngineHarness(model, new EngineConfig(), 64);
+            var outputs = harness.Run(harness.Engine.SubmitSamples(request, 3));
+            hits = harness.Engine.PrefixCacheHitTokens;
+            return outputs;
+        }
+
+        var first = Run(out var hits);
+        var second = Run(out _);
+        Assert.Equal(first, second);
+        Assert.Equal(3, first.Distinct(new SequenceComparer()).Count());
+        Assert.True(hits > 0, "samples 2 and 3 should reuse the prompt blocks of sample 1");
+    }
+
+    [Fact]
     public void Logprobs_come_with_each_token_when_asked()
     {
         using var model = EngineHarness.Model(GgmlType.Q4_0);
@@ -298,6 +318,13 @@ public sealed class EngineBehaviourTests
         Assert.Equal(10, count);
         await stop.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => loop);
+    }
+
+    private sealed class SequenceComparer : IEqualityComparer<List<int>>
+    {
+        public bool Equals(List<int>? x, List<int>? y) => x!.SequenceEqual(y!);
+
+        public int GetHashCode(List<int> obj) => obj.Count;
     }
 
     private static void Drain(IEnumerable<RequestHandle> handles)
