@@ -9,9 +9,6 @@ internal static class Fixtures
     /// <summary>Directory holding stories260K.bin, stories260K.gguf and tok512.*.</summary>
     public static string Stories260K => Stories260KDirectory.Value;
 
-    /// <summary>Same as <see cref="Stories260K"/>.</summary>
-    public static string Stories260KDir => Stories260K;
-
     public static string Stories260KGguf => Path.Combine(Stories260K, "stories260K.gguf");
 
     public static string Stories260KBin => Path.Combine(Stories260K, "stories260K.bin");

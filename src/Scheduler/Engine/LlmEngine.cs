@@ -329,7 +329,6 @@ public sealed class LlmEngine : IDisposable
 
     private static void End(RequestState request, FinishReason reason)
     {
-        request.Status = RequestStatus.Finished;
         request.Output.Writer.TryComplete();
         request.Completion.TrySetResult(reason);
     }

@@ -10,7 +10,6 @@ internal enum RequestStatus
 {
     Waiting,
     Running,
-    Finished,
 }
 
 /// <summary>

@@ -8,8 +8,6 @@ namespace Serving.Kernels.Cpu.MatMul;
 /// <summary>fp32 weights: loaded as they are.</summary>
 internal readonly unsafe struct F32RowLoader : IFloatRowLoader
 {
-    public static int ElementBytes => 4;
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Load8(byte* row, int index) => Vector256.Load((float*)row + index);
 
@@ -23,8 +21,6 @@ internal readonly unsafe struct F32RowLoader : IFloatRowLoader
 /// <summary>bf16 weights: the 16 bits become the top half of an fp32.</summary>
 internal readonly unsafe struct BF16RowLoader : IFloatRowLoader
 {
-    public static int ElementBytes => 2;
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Load8(byte* row, int index)
     {
@@ -51,8 +47,6 @@ internal readonly unsafe struct BF16RowLoader : IFloatRowLoader
 internal readonly unsafe struct F16RowLoader : IFloatRowLoader
 {
     private const float TwoPow112 = 5.192296858534828e33f;
-
-    public static int ElementBytes => 2;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Load8(byte* row, int index)
@@ -90,8 +84,6 @@ internal readonly unsafe struct F16RowLoader : IFloatRowLoader
 internal readonly unsafe struct F16FiniteRowLoader : IFloatRowLoader
 {
     private const float TwoPow112 = 5.192296858534828e33f;
-
-    public static int ElementBytes => 2;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Load8(byte* row, int index)
