@@ -1,7 +1,8 @@
 namespace Serving.Kernels.Sampling;
 
 /// <summary>
-/// Draws tokens from logits with temperature, then top-k, min-p and top-p in that order, from a random stream of its own (seeded per request,
+/// Draws tokens from logits with temperature, then top-k, min-p and top-p in that order (sorting the vocabulary only
+/// when top-k or top-p needs an order), from a random stream of its own (seeded per request,
 /// so a request's output does not depend on what else runs). Buffers are sized to the vocabulary once; sampling a
 /// token allocates nothing.
 /// </summary>
@@ -56,6 +57,11 @@ public sealed class Sampler
         var n = logits.Length;
         var max = logits[ArgMax(logits)];
         var inverseT = 1f / _params.Temperature;
+        if ((_params.TopK <= 0 || _params.TopK >= n) && _params.TopP >= 1f)
+        {
+            return SampleUnordered(logits, max, inverseT);
+        }
+
         for (var i = 0; i < n; i++)
         {
             _indices[i] = i;
@@ -129,6 +135,40 @@ public sealed class Sampler
         }
 
         return _indices[count - 1];
+    }
+
+    /// <summary>Without top-k or top-p no filter needs the tokens in order, so the full-vocabulary sort is skipped:
+    /// one pass weighs the tokens (min-p is a threshold on weights relative to the most likely token), one draws in id
+    /// order.</summary>
+    private int SampleUnordered(ReadOnlySpan<float> logits, float max, float inverseTemperature)
+    {
+        var total = 0.0;
+        for (var i = 0; i < logits.Length; i++)
+        {
+            var weight = MathF.Exp((logits[i] - max) * inverseTemperature);
+            _probabilities[i] = weight >= _params.MinP ? weight : 0f;
+            total += _probabilities[i];
+        }
+
+        var target = NextDouble() * total;
+        var acc = 0.0;
+        var last = 0;
+        for (var i = 0; i < logits.Length; i++)
+        {
+            if (_probabilities[i] == 0f)
+            {
+                continue;
+            }
+
+            acc += _probabilities[i];
+            last = i;
+            if (target < acc)
+            {
+                return i;
+            }
+        }
+
+        return last;
     }
 
     private float Weight(int token, float max, float inverseTemperature) =>
