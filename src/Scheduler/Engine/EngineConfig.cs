@@ -18,4 +18,8 @@ public sealed record EngineConfig
     /// <summary>Tokens a request's output channel holds before the request is paused until its reader catches up,
     /// so a slow client cannot grow memory without bound.</summary>
     public int OutputCapacity { get; init; } = 64;
+
+    /// <summary>Most tokens (prompt + output) one request may hold; 0 means the model's context length. The KV pool
+    /// can lower it further.</summary>
+    public int MaxModelLength { get; init; }
 }

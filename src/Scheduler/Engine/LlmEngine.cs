@@ -57,12 +57,21 @@ public sealed class LlmEngine : IDisposable
         }
 
         _contextLimit = Math.Min(model.Config.MaxPositions, _kv.MaxTokensPerRequest);
+        if (config.MaxModelLength > 0)
+        {
+            _contextLimit = Math.Min(_contextLimit, config.MaxModelLength);
+        }
+
         _time = timeProvider ?? TimeProvider.System;
         _metrics = meterFactory is null ? null : new EngineMetrics(meterFactory, this);
         _step = new StepInput(config.MaxBatchedTokens, config.MaxSequences, runner.KvCache.BlockCount, runner.KvCache.BlockSize);
         _logits = new float[config.MaxSequences * model.Config.VocabSize];
         _rows = new int[config.MaxSequences];
     }
+
+    /// <summary>Most tokens (prompt + output) one request may hold: the model's context, capped by
+    /// <see cref="EngineConfig.MaxModelLength"/> and by the KV pool.</summary>
+    public int ContextLimit => _contextLimit;
 
     /// <summary>Requests being stepped.</summary>
     public int Running => _scheduler.Running;

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Diagnostics;
-using Microsoft.Extensions.Logging;
 using Serving.Kernels.Runner;
 using Serving.Server.Benchmarks;
 

@@ -12,6 +12,7 @@ internal static class CommandLine
             GenerateCommand.Create(),
             ModelCommand.Create(),
             BenchCommand.Create(),
+            ServeCommand.Create(),
         };
         return root.Parse(args).InvokeAsync();
     }

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Microsoft.Extensions.Logging;
 using Serving.Kernels.Runner;
 using Serving.Kernels.Sampling;
 using Serving.Scheduler.Generation;

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Microsoft.Extensions.Logging;
 using Serving.Kernels.Formats;
 using Serving.Kernels.Models;
 using Serving.Kernels.Models.Synthetic;

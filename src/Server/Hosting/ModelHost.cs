@@ -1,0 +1,156 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Options;
+using Serving.Kernels.Formats;
+using Serving.Kernels.Models;
+using Serving.Kernels.Models.Synthetic;
+using Serving.Kernels.Runner;
+using Serving.Scheduler.Engine;
+
+namespace Serving.Server.Hosting;
+
+/// <summary>
+/// Loads the model in the background (so <c>/health</c> answers while a large model loads and <c>/ready</c> says when
+/// it is done), then runs the engine loop until the host stops. A model that fails to load stops the host with exit
+/// code 1; an engine loop that fails marks the server failed so <c>/ready</c> turns 503.
+/// </summary>
+internal sealed partial class ModelHost : BackgroundService
+{
+    private readonly ServingOptions _options;
+    private readonly IMeterFactory _meters;
+    private readonly TimeProvider _time;
+    private readonly IHostApplicationLifetime _lifetime;
+    private readonly ILogger<ModelHost> _logger;
+    private volatile ServedModel? _model;
+    private volatile int _state = (int)ServingState.Loading;
+
+    public ModelHost(IOptions<ServingOptions> options, IMeterFactory meters, TimeProvider time, IHostApplicationLifetime lifetime, ILogger<ModelHost> logger)
+    {
+        _options = options.Value;
+        _meters = meters;
+        _time = time;
+        _lifetime = lifetime;
+        _logger = logger;
+    }
+
+    public ServingState State => (ServingState)_state;
+
+    /// <summary>The loaded model; null until <see cref="State"/> first becomes <see cref="ServingState.Ready"/>.</summary>
+    public ServedModel? Model => _model;
+
+    /// <summary>Stops admitting requests (<c>/ready</c> and new requests get 503); running ones continue.</summary>
+    public void Drain() => _state = (int)ServingState.Draining;
+
+    public override void Dispose()
+    {
+        _model?.Dispose();
+        base.Dispose();
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        ServedModel served;
+        try
+        {
+            served = await Task.Run(Load, stoppingToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is ArgumentException or IOException or ModelFormatException or NotSupportedException or InvalidOperationException or UnauthorizedAccessException)
+        {
+            LogLoadFailed(e.Message);
+            _state = (int)ServingState.Failed;
+            Environment.ExitCode = 1;
+            _lifetime.StopApplication();
+            return;
+        }
+
+        _model = served;
+        _state = (int)ServingState.Ready;
+        LogReady(served.Name, served.MaxModelLen, served.Engine.TotalBlocks * served.Runner.KvCache.BlockSize);
+        try
+        {
+            await Task.Factory.StartNew(() => served.Engine.RunAsync(stoppingToken), stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default)
+                .Unwrap().ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            _state = (int)ServingState.Failed;
+            LogEngineFailed(e);
+            throw;
+        }
+    }
+
+    private ServedModel Load()
+    {
+        var loaded = string.IsNullOrEmpty(_options.Model) ? DemoModel.Create() : ModelLoader.Load(_options.Model, _options.Tokenizer);
+        try
+        {
+            if (string.IsNullOrEmpty(_options.Model))
+            {
+                LogDemoModel(DemoModel.Name);
+            }
+
+            var name = _options.ServedModelName ?? DefaultName(_options.Model);
+            var config = new EngineConfig
+            {
+                MaxSequences = _options.MaxNumSeqs,
+                MaxBatchedTokens = _options.MaxNumBatchedTokens,
+                MaxModelLength = _options.MaxModelLen,
+            };
+            var context = _options.MaxModelLen > 0 ? Math.Min(_options.MaxModelLen, loaded.Config.MaxPositions) : loaded.Config.MaxPositions;
+            var kv = KvCacheSize(loaded.Config, context);
+            var runner = new CpuModelRunner(
+                loaded,
+                kv,
+                new CpuRunnerOptions { MaxTokensPerStep = _options.MaxNumBatchedTokens, MaxSequences = _options.MaxNumSeqs, Threads = _options.Threads });
+            var engine = new LlmEngine(loaded, runner, config, _meters, _time);
+            return new ServedModel(name, loaded, runner, engine, _time.GetUtcNow().ToUnixTimeSeconds());
+        }
+        catch
+        {
+            loaded.Dispose();
+            throw;
+        }
+    }
+
+    private KvCacheConfig KvCacheSize(ModelConfig model, int context)
+    {
+        if (_options.KvCacheTokens > 0)
+        {
+            return KvCacheConfig.ForTokens(_options.KvCacheTokens);
+        }
+
+        if (_options.KvCacheMemoryBytes > 0)
+        {
+            return KvCacheConfig.ForMemory(_options.KvCacheMemoryBytes, model);
+        }
+
+        var wanted = KvCacheConfig.ForTokens((int)Math.Min((long)context * _options.MaxNumSeqs, int.MaxValue / 2));
+        var cap = KvCacheConfig.ForMemory(1L << 30, model);
+        return wanted.BlockCount <= cap.BlockCount ? wanted : cap;
+    }
+
+    private static string DefaultName(string? model)
+    {
+        if (string.IsNullOrEmpty(model))
+        {
+            return DemoModel.Name;
+        }
+
+        var trimmed = model.TrimEnd('/', '\\');
+        return Path.GetFileName(trimmed) is { Length: > 0 } file ? file : trimmed;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "No model given: serving the built-in demo model {Name} (random weights, output is noise). Set --model to a GGUF file, a Hugging Face directory or a llama2.c checkpoint")]
+    private partial void LogDemoModel(string name);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Ready: serving {Name} (max model length {MaxModelLen}, KV cache {KvTokens} tokens)")]
+    private partial void LogReady(string name, int maxModelLen, int kvTokens);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "The model could not be loaded: {Reason}")]
+    private partial void LogLoadFailed(string reason);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "The engine loop failed; the server no longer accepts requests")]
+    private partial void LogEngineFailed(Exception exception);
+}
