@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace Serving.Server.Api.OpenAi;
 
@@ -54,6 +55,7 @@ internal abstract class GenerationFields
 }
 
 /// <summary>OpenAI's <c>stream_options</c>.</summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 internal sealed class StreamOptions
 {
     public bool? IncludeUsage { get; set; }
