@@ -60,7 +60,7 @@ internal sealed record HuggingFaceReference
         {
             if (!HubNames.IsValidName(name))
             {
-                error = $"invalid Hugging Face reference '{spec}': '{name}' is not a valid owner or repository name (letters, digits, '-', '_', '.'; no '--' or '..'; at most 96 characters)";
+                error = $"invalid Hugging Face reference '{spec}': '{name}' is not a valid owner or repository name (letters, digits, '-', '_', '.'; no '--' or '..'; at most 96 characters); {Expected}";
                 return false;
             }
         }
@@ -71,7 +71,7 @@ internal sealed record HuggingFaceReference
             file = parts[2];
             if (!HubNames.IsValidRepoPath(file))
             {
-                error = $"invalid Hugging Face reference '{spec}': '{file}' is not a valid file path inside a repository (no empty, '.' or '..' segments, backslashes or control characters)";
+                error = $"invalid Hugging Face reference '{spec}': '{file}' is not a valid file path inside a repository (no empty, '.' or '..' segments, backslashes or control characters); {Expected}";
                 return false;
             }
         }
