@@ -32,6 +32,9 @@ internal sealed class FakeHub : IAsyncDisposable
 
     public ConcurrentDictionary<string, FakeRepo> Repos { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Renamed repositories: old id to new id; the old URLs answer 307 with a relative Location, as the Hub does.</summary>
+    public ConcurrentDictionary<string, string> Renames { get; } = new(StringComparer.Ordinal);
+
     public ConcurrentQueue<SeenRequest> Requests { get; } = new();
 
     /// <summary>Bodies served with one byte flipped.</summary>
@@ -121,6 +124,16 @@ internal sealed class FakeHub : IAsyncDisposable
         if (RequiredToken is not null && request.Headers.Authorization.ToString() != $"Bearer {RequiredToken}")
         {
             await Status(context, 401, "GatedRepo", "Access to this model is restricted.");
+            return;
+        }
+
+        var repoAt = parts.Length >= 4 && parts[0] == "api" ? 2 : 0;
+        if (parts.Length >= repoAt + 2 && Renames.TryGetValue($"{parts[repoAt]}/{parts[repoAt + 1]}", out var renamed))
+        {
+            var moved = parts.ToArray();
+            (moved[repoAt], moved[repoAt + 1]) = (renamed.Split('/')[0], renamed.Split('/')[1]);
+            context.Response.StatusCode = 307;
+            context.Response.Headers.Location = "/" + string.Join('/', moved);
             return;
         }
 

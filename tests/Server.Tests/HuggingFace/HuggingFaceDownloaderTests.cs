@@ -127,6 +127,19 @@ public sealed class HuggingFaceDownloaderTests : IAsyncLifetime
         Assert.Equal(NewCommit, File.ReadAllText(Path.Combine(RepoDir, "refs", "main")));
     }
 
+    [Theory]
+    [InlineData("hf:acme/old-tiny/tiny-Q4.gguf")]
+    [InlineData("hf:acme/old-tiny")]
+    public async Task RenamedRepo_FollowsTheHubsRelativeRedirect(string reference)
+    {
+        _hub.Renames["acme/old-tiny"] = "acme/tiny";
+
+        var path = await Downloader().ResolveAsync(reference, Ct);
+
+        Assert.StartsWith(Path.Combine(Cache, "models--acme--old-tiny", "snapshots", Commit), path, StringComparison.Ordinal);
+        Assert.Contains(_hub.Requests, r => r.Path.StartsWith("/acme/tiny/resolve/", StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task DroppedConnection_ResumesWithRange()
     {

@@ -12,6 +12,9 @@ internal sealed class BlobTransfer(HuggingFaceHubClient client, HubRetry retry, 
 {
     private const int BufferSize = 1 << 20;
 
+    /// <summary>A long transfer reports how far it got this often, never per chunk.</summary>
+    private static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(15);
+
     /// <summary>Downloads <paramref name="metadata"/>'s content to <paramref name="blobPath"/>. A cancelled or failed
     /// transfer leaves the partial file for the next attempt to resume; a corrupt one is deleted.</summary>
     public async Task DownloadAsync(HubFileMetadata metadata, string repoPath, string blobPath, CancellationToken cancellationToken)
@@ -97,6 +100,7 @@ internal sealed class BlobTransfer(HuggingFaceHubClient client, HubRetry retry, 
 
             file.Position = offset;
             await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
+            var lastReport = Stopwatch.GetTimestamp();
             int read;
             while ((read = await body.ReadAsync(buffer.AsMemory(0, BufferSize), cancellationToken)) > 0)
             {
@@ -106,6 +110,12 @@ internal sealed class BlobTransfer(HuggingFaceHubClient client, HubRetry retry, 
                 if (offset > size)
                 {
                     throw new HuggingFaceHubException($"{repoPath}: the server sent more than the {size} bytes it announced");
+                }
+
+                if (Stopwatch.GetElapsedTime(lastReport) >= ProgressInterval)
+                {
+                    lastReport = Stopwatch.GetTimestamp();
+                    logger.LogInformation("{File}: {Bytes} of {Size} bytes", repoPath, offset, size?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?");
                 }
             }
 
