@@ -5,6 +5,7 @@ using Serving.Kernels.Models;
 using Serving.Kernels.Models.Synthetic;
 using Serving.Kernels.Runner;
 using Serving.Scheduler.Engine;
+using Serving.Server.Models.HuggingFace;
 
 namespace Serving.Server.Hosting;
 
@@ -20,16 +21,18 @@ internal sealed partial class ModelHost : BackgroundService
     private readonly TimeProvider _time;
     private readonly IHostApplicationLifetime _lifetime;
     private readonly ILogger<ModelHost> _logger;
+    private readonly ILoggerFactory _loggers;
     private volatile ServedModel? _model;
     private volatile int _state = (int)ServingState.Loading;
 
-    public ModelHost(IOptions<ServingOptions> options, IMeterFactory meters, TimeProvider time, IHostApplicationLifetime lifetime, ILogger<ModelHost> logger)
+    public ModelHost(IOptions<ServingOptions> options, IMeterFactory meters, TimeProvider time, IHostApplicationLifetime lifetime, ILoggerFactory loggers)
     {
+        _loggers = loggers;
+        _logger = loggers.CreateLogger<ModelHost>();
         _options = options.Value;
         _meters = meters;
         _time = time;
         _lifetime = lifetime;
-        _logger = logger;
     }
 
     public ServingState State => (ServingState)_state;
@@ -51,7 +54,12 @@ internal sealed partial class ModelHost : BackgroundService
         ServedModel served;
         try
         {
-            served = await Task.Run(Load, stoppingToken).ConfigureAwait(false);
+            var path = await ResolveAsync(stoppingToken).ConfigureAwait(false);
+            served = await Task.Run(() => Load(path), stoppingToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            return;
         }
         catch (Exception e) when (e is ArgumentException or IOException or ModelFormatException or NotSupportedException or InvalidOperationException or UnauthorizedAccessException)
         {
@@ -81,9 +89,29 @@ internal sealed partial class ModelHost : BackgroundService
         }
     }
 
-    private ServedModel Load()
+    /// <summary>The local path of the model: <c>hf:</c> references are downloaded into the Hugging Face cache first
+    /// (or found there); anything else is a local path and never touches the network.</summary>
+    private async Task<string?> ResolveAsync(CancellationToken cancellationToken)
     {
-        var loaded = string.IsNullOrEmpty(_options.Model) ? DemoModel.Create() : ModelLoader.Load(_options.Model, _options.Tokenizer);
+        if (!HuggingFaceReference.IsReference(_options.Model))
+        {
+            return _options.Model;
+        }
+
+        var hub = HuggingFaceHubOptions.FromEnvironment();
+        if (!string.IsNullOrEmpty(_options.HuggingFaceCache))
+        {
+            hub = hub with { CacheDirectory = _options.HuggingFaceCache };
+        }
+
+        using var http = HuggingFaceHubClient.CreateHttpClient();
+        var downloader = new HuggingFaceDownloader(http, hub, _loggers.CreateLogger<HuggingFaceDownloader>());
+        return await downloader.ResolveAsync(_options.Model!, cancellationToken).ConfigureAwait(false);
+    }
+
+    private ServedModel Load(string? path)
+    {
+        var loaded = string.IsNullOrEmpty(path) ? DemoModel.Create() : ModelLoader.Load(path, _options.Tokenizer);
         try
         {
             if (string.IsNullOrEmpty(_options.Model))

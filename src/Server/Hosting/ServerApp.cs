@@ -39,7 +39,7 @@ internal static partial class ServerApp
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
-            Listen(kestrel, options.Host, options.Port, HttpProtocols.Http1AndHttp2);
+            Listen(kestrel, options.Host, options.Port, HttpProtocols.Http1);
             if (options.GrpcPort is { } grpcPort)
             {
                 Listen(kestrel, options.Host, grpcPort, HttpProtocols.Http2);

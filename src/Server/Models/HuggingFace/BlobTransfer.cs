@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Net;
-using Microsoft.Extensions.Logging;
 
 namespace Serving.Server.Models.HuggingFace;
 
