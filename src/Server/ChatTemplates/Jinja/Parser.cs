@@ -7,7 +7,7 @@ namespace Serving.Server.ChatTemplates.Jinja;
 /// expression). Unknown filters and tests fail here, as jinja2 fails them when compiling.</summary>
 internal sealed class Parser
 {
-    private const int MaxDepth = 200;
+    private const int MaxDepth = 300;
 
     private static readonly string[] CompareOperators = ["==", "!=", "<", "<=", ">", ">="];
 
@@ -416,24 +416,30 @@ internal sealed class Parser
     private Expr ParseOr()
     {
         var left = ParseAnd();
+        var mark = _depth;
         while (Current.IsName("or"))
         {
+            Enter();
             var line = Next().Line;
             left = new BinaryExpr("or", left, ParseAnd(), line);
         }
 
+        _depth = mark;
         return left;
     }
 
     private Expr ParseAnd()
     {
         var left = ParseNot();
+        var mark = _depth;
         while (Current.IsName("and"))
         {
+            Enter();
             var line = Next().Line;
             left = new BinaryExpr("and", left, ParseNot(), line);
         }
 
+        _depth = mark;
         return left;
     }
 
@@ -469,8 +475,10 @@ internal sealed class Parser
         var line = Current.Line;
         var first = ParseMath1();
         var rest = new List<(string, Expr)>();
+        var mark = _depth;
         while (true)
         {
+            Enter();
             var c = Current;
             if (c.Kind == TokenKind.Operator && CompareOperators.Contains(c.Value))
             {
@@ -493,54 +501,67 @@ internal sealed class Parser
             }
         }
 
+        _depth = mark;
         return rest.Count == 0 ? first : new CompareExpr(first, rest, line);
     }
 
     private Expr ParseMath1()
     {
         var left = ParseConcat();
+        var mark = _depth;
         while (Current.IsOperator("+") || Current.IsOperator("-"))
         {
+            Enter();
             var op = Next();
             left = new BinaryExpr(op.Value, left, ParseConcat(), op.Line);
         }
 
+        _depth = mark;
         return left;
     }
 
     private Expr ParseConcat()
     {
         var left = ParseMath2();
+        var mark = _depth;
         while (Current.IsOperator("~"))
         {
+            Enter();
             var op = Next();
             left = new BinaryExpr("~", left, ParseMath2(), op.Line);
         }
 
+        _depth = mark;
         return left;
     }
 
     private Expr ParseMath2()
     {
         var left = ParsePow();
+        var mark = _depth;
         while (Current.Kind == TokenKind.Operator && Current.Value is "*" or "/" or "//" or "%")
         {
+            Enter();
             var op = Next();
             left = new BinaryExpr(op.Value, left, ParsePow(), op.Line);
         }
 
+        _depth = mark;
         return left;
     }
 
     private Expr ParsePow()
     {
         var left = ParseUnary(withFilter: true);
+        var mark = _depth;
         while (Current.IsOperator("**"))
         {
+            Enter();
             var op = Next();
             left = new BinaryExpr("**", left, ParseUnary(withFilter: true), op.Line);
         }
 
+        _depth = mark;
         return left;
     }
 
@@ -658,8 +679,10 @@ internal sealed class Parser
 
     private Expr ParsePostfix(Expr node)
     {
+        var mark = _depth;
         while (true)
         {
+            Enter();
             var token = Current;
             if (token.IsOperator("."))
             {
@@ -683,6 +706,7 @@ internal sealed class Parser
             }
             else
             {
+                _depth = mark;
                 return node;
             }
         }
@@ -750,8 +774,10 @@ internal sealed class Parser
 
     private Expr ParseFilterExpression(Expr node)
     {
+        var mark = _depth;
         while (true)
         {
+            Enter();
             var token = Current;
             if (token.IsOperator("|"))
             {
@@ -769,6 +795,7 @@ internal sealed class Parser
             }
             else
             {
+                _depth = mark;
                 return node;
             }
         }
