@@ -20,6 +20,7 @@ internal static class ServeCommand
         {
             Bind<string>(command, "--model", "Model", "GGUF file, Hugging Face directory, llama2.c .bin checkpoint or hf:owner/repo[/file]; omitted: the built-in demo model"),
             Bind<string>(command, "--tokenizer", "Tokenizer", "llama2.c tok*.bin tokenizer when it does not sit beside the checkpoint"),
+            Bind<string>(command, "--chat-template", "ChatTemplate", "Jinja chat template file replacing the model's own"),
             Bind<string>(command, "--host", "Host", "Address to listen on (default 127.0.0.1; 0.0.0.0 for all)"),
             Bind<int>(command, "--port", "Port", "HTTP port (default 8000; 0 picks a free one)"),
             Bind<int>(command, "--grpc-port", "GrpcPort", "gRPC (h2c) port; omitted: no gRPC"),

@@ -5,6 +5,7 @@ using Serving.Kernels.Models;
 using Serving.Kernels.Models.Synthetic;
 using Serving.Kernels.Runner;
 using Serving.Scheduler.Engine;
+using Serving.Server.ChatTemplates;
 using Serving.Server.Models.HuggingFace;
 
 namespace Serving.Server.Hosting;
@@ -133,12 +134,33 @@ internal sealed partial class ModelHost : BackgroundService
                 kv,
                 new CpuRunnerOptions { MaxTokensPerStep = _options.MaxNumBatchedTokens, MaxSequences = _options.MaxNumSeqs, Threads = _options.Threads });
             var engine = new LlmEngine(loaded, runner, config, _meters, _time);
-            return new ServedModel(name, loaded, runner, engine, _time.GetUtcNow().ToUnixTimeSeconds());
+            return new ServedModel(name, loaded, runner, engine, Template(loaded), _time.GetUtcNow().ToUnixTimeSeconds());
         }
         catch
         {
             loaded.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>The <c>--chat-template</c> file when given, else the model's own template; a template that does not
+    /// parse stops the load with the parser's message (line included) rather than failing every chat request.</summary>
+    private ChatTemplate? Template(LoadedModel loaded)
+    {
+        var source = string.IsNullOrEmpty(_options.ChatTemplate) ? loaded.ChatTemplate : File.ReadAllText(_options.ChatTemplate);
+        if (string.IsNullOrEmpty(source))
+        {
+            LogFallbackTemplate();
+            return null;
+        }
+
+        try
+        {
+            return ChatTemplate.Parse(source);
+        }
+        catch (ChatTemplateSyntaxException e)
+        {
+            throw new InvalidOperationException($"the chat template does not parse: {e.Message}", e);
         }
     }
 
@@ -175,6 +197,9 @@ internal sealed partial class ModelHost : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Ready: serving {Name} (max model length {MaxModelLen}, KV cache {KvTokens} tokens)")]
     private partial void LogReady(string name, int maxModelLen, int kvTokens);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The model has no chat template: chat requests use the ChatML fallback")]
+    private partial void LogFallbackTemplate();
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "The model could not be loaded: {Reason}")]
     private partial void LogLoadFailed(string reason);

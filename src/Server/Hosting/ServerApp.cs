@@ -57,6 +57,7 @@ internal static partial class ServerApp
         app.MapGet("/v1/models", ModelsEndpoints.ListAsync);
         app.MapGet("/v1/models/{id}", ModelsEndpoints.GetAsync);
         app.MapPost("/v1/completions", CompletionsEndpoint.HandleAsync);
+        app.MapPost("/v1/chat/completions", ChatCompletionsEndpoint.HandleAsync);
         app.MapPost("/tokenize", TokenizeEndpoints.TokenizeAsync);
         app.MapPost("/detokenize", TokenizeEndpoints.DetokenizeAsync);
         app.Lifetime.ApplicationStarted.Register(() => LogAddresses(app));

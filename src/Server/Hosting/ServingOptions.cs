@@ -16,6 +16,9 @@ internal sealed record ServingOptions
     /// <summary>llama2.c tokenizer file when it does not sit beside the checkpoint.</summary>
     public string? Tokenizer { get; init; }
 
+    /// <summary>A Jinja chat template file that replaces the model's own.</summary>
+    public string? ChatTemplate { get; init; }
+
     /// <summary>Address the HTTP API listens on.</summary>
     public string Host { get; init; } = "127.0.0.1";
 

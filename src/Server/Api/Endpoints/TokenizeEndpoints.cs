@@ -8,7 +8,7 @@ namespace Serving.Server.Api.Endpoints;
 /// <summary><c>POST /tokenize</c> and <c>POST /detokenize</c> in vLLM's shapes.</summary>
 internal static class TokenizeEndpoints
 {
-    public static async Task TokenizeAsync(HttpContext context, InferenceService service)
+    public static async Task TokenizeAsync(HttpContext context, InferenceService service, TimeProvider time)
     {
         var request = await RequestBody.ReadAsync(context, OpenAiJson.Api.TokenizeRequest).ConfigureAwait(false);
         var model = service.Require(request.Model);
@@ -18,12 +18,15 @@ internal static class TokenizeEndpoints
             throw ApiException.BadRequest("give either prompt or messages", request.Prompt is null ? "prompt" : "messages");
         }
 
-        if (request.Prompt is null)
+        if (request.Messages is not null && request.AddSpecialTokens is not null)
         {
-            throw ApiException.BadRequest("messages are not supported by /tokenize yet", "messages", "unsupported_parameter");
+            throw ApiException.BadRequest("add_special_tokens applies to prompt; with messages the chat template decides", "add_special_tokens");
         }
 
-        var tokens = tokenizer.Encode(request.Prompt, request.AddSpecialTokens ?? true);
+        var continueFinal = request.ContinueFinalMessage ?? false;
+        var tokens = request.Prompt is not null
+            ? tokenizer.Encode(request.Prompt, request.AddSpecialTokens ?? true)
+            : ChatPrompt.Render(model, request.Messages, request.AddGenerationPrompt ?? !continueFinal, continueFinal, request.ChatTemplateKwargs, time).Tokens;
         var strings = request.ReturnTokenStrs == true ? tokens.Select(t => tokenizer.GetTokenText(t)).ToArray() : null;
         await ApiResponses.WriteJsonAsync(context, new TokenizeResponse(tokens, tokens.Length, model.MaxModelLen, strings), OpenAiJson.Api.TokenizeResponse).ConfigureAwait(false);
     }
