@@ -91,6 +91,12 @@ public sealed class InterpreterTests
         Assert.Equal("3 -4 2 ababab [1, 2]", Render("{{ 7 // 2 }} {{ -7 // 2 }} {{ -7 % 3 }} {{ 'ab' * 3 }} {{ [1] + [2] }}"));
     }
 
+    [Theory]
+    [InlineData("{{ 0.5|round }} {{ 1.5|round }} {{ 2.5|round }} {{ -2.5|round }} {{ 1234|round(-2) }}", "0.0 2.0 2.0 -2.0 1200")]
+    [InlineData("{{ 0.125|round(2) }} {{ 0.375|round(2) }} {{ 2.675|round(2) }} {{ 1.005|round(2) }} {{ 123.456789|round(2) }}", "0.12 0.38 2.67 1.0 123.46")]
+    [InlineData("{{ '%.1f|%.2f|%.2f' % (0.125, 0.375, 2.675) }}", "0.1|0.38|2.67")]
+    public void Rounding_is_pythons(string source, string expected) => Assert.Equal(expected, Render(source));
+
     [Fact]
     public void Caller_numbers_are_normalized()
     {

@@ -48,6 +48,4 @@ internal sealed class Arguments(IReadOnlyList<object?> positional, IReadOnlyList
     }
 
     public Arguments Skip(int count) => new(Positional.Skip(count).ToList(), Named);
-
-    public Arguments Prepend(object? first) => new([first, .. Positional], Named);
 }

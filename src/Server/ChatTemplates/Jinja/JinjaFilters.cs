@@ -25,11 +25,11 @@ internal static class JinjaFilters
         ["dictsort"] = DictSort,
         ["escape"] = (v, _) => Escape(Repr.Str(v)),
         ["first"] = (v, _) => Values.Iterate(v) is { Count: > 0 } items ? items[0] : Undefined.WithHint("No first item, sequence was empty."),
-        ["float"] = (v, a) => ToFloat(v, a.Get(0, "default", 0.0)),
+        ["float"] = (v, a) => ToFloat(Defined(v), a.Get(0, "default", 0.0)),
         ["forceescape"] = (v, _) => Escape(Repr.Str(v)),
         ["format"] = (v, a) => StringFormatting.Percent(Repr.Str(v), a.Named.Count > 0 ? a.Named.ToDictionary(p => p.Key, p => p.Value) : new PyTuple([.. a.Positional])),
         ["indent"] = Indent,
-        ["int"] = (v, a) => ToInt(v, a.Get(0, "default", 0L), Values.ToLong(a.Get(1, "base", 10L))),
+        ["int"] = (v, a) => ToInt(Defined(v), a.Get(0, "default", 0L), Values.ToLong(a.Get(1, "base", 10L))),
         ["items"] = (v, _) => v switch
         {
             Undefined => new List<object?>(),
@@ -80,6 +80,10 @@ internal static class JinjaFilters
 
         return filter(Values.Normalize(value), args);
     }
+
+    /// <summary>Filters that convert with Python's int(), float() or dict methods fail on Undefined, as it does
+    /// not implement those conversions.</summary>
+    private static object? Defined(object? value) => value is Undefined u ? throw u.Error() : value;
 
     private static object? Default(object? value, Arguments a)
     {
@@ -189,7 +193,8 @@ internal static class JinjaFilters
         var indentation = width is string w ? w : new string(' ', (int)Math.Clamp(Values.ToLong(width), 0, 10_000));
         var first = Values.IsTruthy(a.Get(1, "first", false));
         var blank = Values.IsTruthy(a.Get(2, "blank", false));
-        var lines = StringMethods.Bind(Repr.Str(value) + "\n", "splitlines")!.Invoke(Arguments.Empty) as List<object?> ?? [];
+        var text = Defined(value) as string ?? throw new ChatTemplateException($"unsupported operand type(s) for +=: '{Values.TypeName(value)}' and 'str'");
+        var lines = StringMethods.Bind(text + "\n", "splitlines")!.Invoke(Arguments.Empty) as List<object?> ?? [];
         string result;
         if (blank)
         {
@@ -350,16 +355,18 @@ internal static class JinjaFilters
     {
         var precision = (int)Math.Clamp(Values.ToLong(a.Get(0, "precision", 0L)), -15, 15);
         var method = a.Get(1, "method", "common") as string;
-        if (value is long && method == "common" && precision >= 0)
-        {
-            return value;
-        }
-
         var d = Values.ToDouble(value);
         var scale = Math.Pow(10, precision);
+        if (value is long or bool && method == "common")
+        {
+            return precision >= 0 ? Values.ToLong(value) : (long)(Math.Round(d * scale, MidpointRounding.ToEven) / scale);
+        }
+
         return method switch
         {
-            "common" => Math.Round(d, Math.Max(precision, 0), MidpointRounding.ToEven),
+            // Python rounds the exact binary value half to even, which is what .NET's fixed-point formatting does.
+            "common" when precision >= 0 && double.IsFinite(d) => double.Parse(d.ToString("F" + precision.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture), CultureInfo.InvariantCulture),
+            "common" => Math.Round(d * scale, MidpointRounding.ToEven) / scale,
             "ceil" => Math.Ceiling(d * scale) / scale,
             "floor" => Math.Floor(d * scale) / scale,
             _ => throw new ChatTemplateException("method must be common, ceil or floor"),
@@ -368,9 +375,9 @@ internal static class JinjaFilters
 
     private static List<object?> DictSort(object? value, Arguments a)
     {
-        if (value is not IReadOnlyDictionary<string, object?> dict)
+        if (Defined(value) is not IReadOnlyDictionary<string, object?> dict)
         {
-            throw new ChatTemplateException("You can only sort by either \"key\" or \"value\"");
+            throw new ChatTemplateException($"'{Values.TypeName(value)}' object has no attribute 'items'");
         }
 
         var caseSensitive = Values.IsTruthy(a.Get(0, "case_sensitive", false));

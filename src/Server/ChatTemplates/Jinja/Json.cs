@@ -44,8 +44,6 @@ internal sealed class Json
         return json._sb.ToString();
     }
 
-    public static string Dumps(object? value) => Dumps(value, Arguments.Empty);
-
     private void Write(object? value, int depth)
     {
         if (depth > 500)
@@ -82,7 +80,7 @@ internal sealed class Json
             Write(list[i], depth + 1);
         }
 
-        Close(depth);
+        NewLine(depth);
         _sb.Append(']');
     }
 
@@ -105,7 +103,7 @@ internal sealed class Json
             Write(value, depth + 1);
         }
 
-        Close(depth);
+        NewLine(depth);
         _sb.Append('}');
     }
 
@@ -118,8 +116,6 @@ internal sealed class Json
 
         NewLine(depth);
     }
-
-    private void Close(int depth) => NewLine(depth);
 
     private void NewLine(int depth)
     {

@@ -82,6 +82,8 @@ internal static class Members
         return Undefined.Member(target, key);
     }
 
+    /// <summary>A slice, which jinja2 compiles to a plain Python subscript: unlike item access, a value that
+    /// cannot be sliced is an error rather than undefined.</summary>
     public static object? Slice(object? target, object? start, object? stop, object? step)
     {
         target = Values.Normalize(target);
@@ -96,8 +98,10 @@ internal static class Members
             string s => Values.StringChars(s),
             IReadOnlyList<object?> list => list,
             Undefined u => throw u.Error(),
+            IReadOnlyDictionary<string, object?> => throw new ChatTemplateException("unhashable type: 'slice'"),
             _ => throw new ChatTemplateException($"'{Values.TypeName(target)}' object is not subscriptable"),
         };
+
         var count = (long)items.Count;
         long Bound(object? value, long fallback, long low, long high)
         {

@@ -143,7 +143,7 @@ internal static class StringFormatting
             sb.Append(Pad(Convert(kind, spec, Values.Normalize(value)), spec));
         }
 
-        if (mapping is null && next < items.Count && values is PyTuple)
+        if (mapping is null && next < items.Count)
         {
             throw new ChatTemplateException("not all arguments converted during string formatting");
         }
