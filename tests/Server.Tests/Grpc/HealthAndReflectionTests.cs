@@ -1,6 +1,8 @@
 using Grpc.Core;
 using Grpc.Health.V1;
+using Grpc.Net.Client;
 using Grpc.Reflection.V1Alpha;
+using Serving.Server.Tests.Api;
 
 namespace Serving.Server.Tests.Grpc;
 
@@ -19,6 +21,19 @@ public sealed class HealthAndReflectionTests(GrpcServerFixture fixture) : IClass
         var response = await health.CheckAsync(new HealthCheckRequest { Service = service }, cancellationToken: Ct);
 
         Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, response.Status);
+    }
+
+    [Fact]
+    public async Task Health_IsNotServing_WhileTheServerDrains()
+    {
+        await using var server = await TestServer.StartAsync(grpc: true);
+        using var channel = GrpcChannel.ForAddress(server.GrpcAddress!);
+        var health = new Health.HealthClient(channel);
+
+        server.Host.Drain();
+        var response = await health.CheckAsync(new HealthCheckRequest(), cancellationToken: Ct);
+
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.NotServing, response.Status);
     }
 
     [Fact]
