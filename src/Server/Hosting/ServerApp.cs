@@ -12,6 +12,7 @@ using Serving.Server.Api.Endpoints;
 using Serving.Server.Api.Errors;
 using Serving.Server.Api.Http;
 using Serving.Server.Api.Security;
+using Serving.Server.Grpc;
 using Serving.Server.Inference;
 
 namespace Serving.Server.Hosting;
@@ -34,6 +35,8 @@ internal static partial class ServerApp
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ModelHost>());
         builder.Services.AddSingleton<InferenceService>();
         builder.Services.AddSingleton<StreamLimiter>();
+        builder.Services.AddSingleton<ApiKeyVerifier>();
+        builder.Services.AddServingGrpc(options);
         builder.Services.AddRateLimiter(limiter => ConfigureRateLimits(limiter, options));
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -60,6 +63,7 @@ internal static partial class ServerApp
         app.MapPost("/v1/chat/completions", ChatCompletionsEndpoint.HandleAsync);
         app.MapPost("/tokenize", TokenizeEndpoints.TokenizeAsync);
         app.MapPost("/detokenize", TokenizeEndpoints.DetokenizeAsync);
+        app.MapServingGrpc();
         app.Lifetime.ApplicationStarted.Register(() => LogAddresses(app));
         return app;
     }

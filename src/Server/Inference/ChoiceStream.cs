@@ -44,14 +44,14 @@ internal static class ChoiceStream
         while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
         {
             text.Clear();
-            var tokens = 0;
+            var tokens = new List<int>();
             List<(int, TokenLogprobs)>? logprobs = null;
             while (reader.TryRead(out var piece))
             {
                 text.Append(piece.Text);
                 if (piece.TokenId >= 0)
                 {
-                    tokens++;
+                    tokens.Add(piece.TokenId);
                     if (piece.Logprobs is { } lp)
                     {
                         (logprobs ??= []).Add((piece.TokenId, lp));
@@ -59,13 +59,13 @@ internal static class ChoiceStream
                 }
             }
 
-            if (tokens > 0 || text.Length > 0)
+            if (tokens.Count > 0 || text.Length > 0)
             {
                 await writer.WriteAsync(new ChoiceUpdate(index, text.ToString(), tokens, logprobs, null), cancellationToken).ConfigureAwait(false);
             }
         }
 
         var reason = await handle.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
-        await writer.WriteAsync(new ChoiceUpdate(index, string.Empty, 0, null, FinishReasonName(reason)), cancellationToken).ConfigureAwait(false);
+        await writer.WriteAsync(new ChoiceUpdate(index, string.Empty, [], null, FinishReasonName(reason)), cancellationToken).ConfigureAwait(false);
     }
 }

@@ -62,20 +62,35 @@ internal static class PromptInput
         return prompts;
     }
 
-    private static int[] Encode(string text, ITokenizer tokenizer, bool addSpecialTokens)
+    /// <summary>A text prompt's tokens; refuses one that encodes to nothing.</summary>
+    public static int[] Encode(string text, ITokenizer tokenizer, bool addSpecialTokens)
     {
         var ids = tokenizer.Encode(text, addSpecialTokens);
         return ids.Length > 0 ? ids : throw ApiException.BadRequest("prompt must not be empty (this model adds no BOS token to an empty prompt)", "prompt");
     }
 
-    private static int[] TokenIds(JsonElement array, int vocabSize)
+    /// <summary>A token-id prompt, checked: not empty, every id in the vocabulary.</summary>
+    public static int[] TokenIds(IReadOnlyList<int> ids, int vocabSize)
     {
-        var ids = new int[array.GetArrayLength()];
-        if (ids.Length == 0)
+        if (ids.Count == 0)
         {
             throw ApiException.BadRequest("a token-id prompt must not be empty", "prompt");
         }
 
+        foreach (var id in ids)
+        {
+            if ((uint)id >= (uint)vocabSize)
+            {
+                throw ApiException.BadRequest($"token id {id} is outside the vocabulary of {vocabSize}", "prompt");
+            }
+        }
+
+        return [.. ids];
+    }
+
+    private static int[] TokenIds(JsonElement array, int vocabSize)
+    {
+        var ids = new int[array.GetArrayLength()];
         var i = 0;
         foreach (var item in array.EnumerateArray())
         {
@@ -84,15 +99,10 @@ internal static class PromptInput
                 throw Shape();
             }
 
-            if ((uint)id >= (uint)vocabSize)
-            {
-                throw ApiException.BadRequest($"token id {id} is outside the vocabulary of {vocabSize}", "prompt");
-            }
-
             ids[i++] = id;
         }
 
-        return ids;
+        return TokenIds(ids, vocabSize);
     }
 
     private static ApiException Shape() =>

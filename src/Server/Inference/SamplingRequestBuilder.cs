@@ -32,6 +32,15 @@ internal static class SamplingRequestBuilder
         return value;
     }
 
+    /// <summary>Checks the number of top alternatives asked for with each token's logprob (null: no logprobs).</summary>
+    public static void ValidateLogprobs(int? logprobs)
+    {
+        if (logprobs is < 0 or > 20)
+        {
+            throw ApiException.BadRequest($"logprobs must be in [0, 20], got {logprobs}", "logprobs");
+        }
+    }
+
     /// <summary>Builds the engine request for one prompt. <paramref name="defaultMaxTokens"/> null means "the rest
     /// of the context".</summary>
     public static GenerationRequest Build(

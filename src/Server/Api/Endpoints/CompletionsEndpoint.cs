@@ -13,7 +13,7 @@ namespace Serving.Server.Api.Endpoints;
 internal static class CompletionsEndpoint
 {
     /// <summary>OpenAI's and vLLM's default when a completions request gives no max_tokens.</summary>
-    private const int DefaultMaxTokens = 16;
+    public const int DefaultMaxTokens = 16;
 
     public static async Task HandleAsync(HttpContext context, InferenceService service, Security.StreamLimiter streams)
     {
@@ -21,10 +21,7 @@ internal static class CompletionsEndpoint
         var model = service.Require(request.Model);
         var tokenizer = model.Model.Tokenizer;
         var n = SamplingRequestBuilder.ValidateN(request.N);
-        if (request.Logprobs is < 0 or > 20)
-        {
-            throw ApiException.BadRequest($"logprobs must be in [0, 20], got {request.Logprobs}", "logprobs");
-        }
+        SamplingRequestBuilder.ValidateLogprobs(request.Logprobs);
 
         if (request.BestOf is { } bestOf && bestOf != n)
         {

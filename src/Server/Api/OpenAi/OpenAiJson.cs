@@ -25,6 +25,7 @@ namespace Serving.Server.Api.OpenAi;
 [JsonSerializable(typeof(VersionResponse))]
 [JsonSerializable(typeof(ErrorResponse))]
 [JsonSerializable(typeof(JsonElement))]
+[JsonSerializable(typeof(string[]))]
 internal sealed partial class OpenAiJson : JsonSerializerContext
 {
     /// <summary>The context the API writes with: the generated settings, but escaping only what JSON requires (so

@@ -1,55 +1,37 @@
-using System.Security.Cryptography;
-using System.Text;
-using Microsoft.Extensions.Options;
-using Serving.Server.Api.Errors;
+using Grpc.AspNetCore.Server;
 using Serving.Server.Api.Http;
-using Serving.Server.Hosting;
 
 namespace Serving.Server.Api.Security;
 
 /// <summary>
 /// Bearer API keys on the inference routes (everything but the probes and <c>/version</c>), when keys are
-/// configured. Keys are compared in constant time so response timing does not reveal how much of a key matched.
+/// configured. gRPC methods are let through: their interceptor checks the same keys, so that the gRPC health service
+/// can stay open and refusals come back as gRPC statuses.
 /// </summary>
 internal sealed class ApiKeyMiddleware
 {
     private readonly RequestDelegate _next;
-    private readonly byte[][] _keys;
+    private readonly ApiKeyVerifier _keys;
 
-    public ApiKeyMiddleware(RequestDelegate next, IOptions<ServingOptions> options)
+    public ApiKeyMiddleware(RequestDelegate next, ApiKeyVerifier keys)
     {
         _next = next;
-        _keys = [.. options.Value.ApiKeys.Where(k => k.Length > 0).Select(k => SHA256.HashData(Encoding.UTF8.GetBytes(k)))];
+        _keys = keys;
     }
 
     public Task InvokeAsync(HttpContext context)
     {
-        if (_keys.Length == 0 || IsOpen(context.Request.Path))
+        if (!_keys.Enabled || IsOpen(context.Request.Path) || IsGrpcMethod(context))
         {
             return _next(context);
         }
 
-        var header = context.Request.Headers.Authorization.ToString();
-        const string scheme = "Bearer ";
-        if (!header.StartsWith(scheme, StringComparison.OrdinalIgnoreCase))
+        if (!_keys.TryVerify(context.Request.Headers.Authorization.ToString(), out var clientKey, out var refusal))
         {
-            return Refuse(context, "You didn't provide an API key. Provide it in an Authorization header: 'Authorization: Bearer YOUR_KEY'.");
+            return ApiResponses.WriteErrorAsync(context, refusal);
         }
 
-        var key = header[scheme.Length..].Trim();
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(key));
-        var match = false;
-        foreach (var known in _keys)
-        {
-            match |= CryptographicOperations.FixedTimeEquals(hash, known);
-        }
-
-        if (!match)
-        {
-            return Refuse(context, "Incorrect API key provided.");
-        }
-
-        ClientKey.Set(context, "key:" + Convert.ToHexString(hash, 0, 8));
+        ClientKey.Set(context, clientKey);
         return _next(context);
     }
 
@@ -57,6 +39,9 @@ internal sealed class ApiKeyMiddleware
         path.Equals("/health", StringComparison.Ordinal) || path.Equals("/ready", StringComparison.Ordinal)
         || path.Equals("/version", StringComparison.Ordinal) || path.Equals("/metrics", StringComparison.Ordinal);
 
-    private static Task Refuse(HttpContext context, string message) =>
-        ApiResponses.WriteErrorAsync(context, new ApiException(401, message, code: "invalid_api_key", type: ErrorTypes.Authentication));
+    // The routed endpoint, not the content type, decides: a REST route sent with a gRPC content type must still be
+    // checked here.
+    private static bool IsGrpcMethod(HttpContext context) =>
+        context.Request.ContentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) == true
+        && context.GetEndpoint()?.Metadata.GetMetadata<GrpcMethodMetadata>() is not null;
 }
