@@ -19,6 +19,7 @@ public sealed class EngineMetrics
     private readonly Histogram<int> _sequencesPerStep;
     private readonly Histogram<double> _stepDuration;
     private readonly Histogram<double> _queueTime;
+    private readonly Histogram<double> _interToken;
 
     /// <summary>Creates the instruments on a meter from <paramref name="factory"/>; the gauges read
     /// <paramref name="engine"/>.</summary>
@@ -31,6 +32,7 @@ public sealed class EngineMetrics
         meter.CreateObservableGauge("serving.engine.requests.waiting", () => engine.Waiting, "{request}", "Requests waiting for admission");
         meter.CreateObservableGauge("serving.engine.kv_cache.blocks.used", () => engine.UsedBlocks, "{block}", "KV blocks held by requests");
         meter.CreateObservableGauge("serving.engine.kv_cache.blocks.total", () => engine.TotalBlocks, "{block}", "KV blocks in the pool");
+        meter.CreateObservableGauge("serving.engine.kv_cache.usage_ratio", () => engine.TotalBlocks == 0 ? 0.0 : (double)engine.UsedBlocks / engine.TotalBlocks, "1", "Fraction of KV blocks held by requests");
         meter.CreateObservableCounter("serving.engine.prefix_cache.queries", () => engine.PrefixCacheQueryTokens, "{token}", "Prompt tokens looked up in the prefix cache");
         meter.CreateObservableCounter("serving.engine.prefix_cache.hits", () => engine.PrefixCacheHitTokens, "{token}", "Prompt tokens found in the prefix cache");
         _promptTokens = meter.CreateCounter<long>("serving.engine.tokens.prompt", "{token}", "Prompt tokens of finished requests");
@@ -40,6 +42,7 @@ public sealed class EngineMetrics
         _sequencesPerStep = meter.CreateHistogram<int>("serving.engine.step.sequences", "{request}", "Requests per step");
         _stepDuration = meter.CreateHistogram<double>("serving.engine.step.duration", "s", "Time of one engine step");
         _queueTime = meter.CreateHistogram<double>("serving.engine.request.queue_time", "s", "Time from submission to first scheduling");
+        _interToken = meter.CreateHistogram<double>("serving.engine.inter_token_latency", "s", "Time between consecutive generated tokens of a request");
     }
 
     internal void Step(int tokens, int sequences, double seconds, long preemptions, long generated)
@@ -59,6 +62,8 @@ public sealed class EngineMetrics
     }
 
     internal void Admitted(double queueSeconds) => _queueTime.Record(queueSeconds);
+
+    internal void InterToken(double seconds) => _interToken.Record(seconds);
 
     internal void Finished(int promptTokens) => _promptTokens.Add(promptTokens);
 }

@@ -24,6 +24,7 @@ public sealed class LlmEngine : IDisposable
     private readonly BatchScheduler _scheduler;
     private readonly ConcurrentQueue<RequestState> _submitted = new();
     private readonly ConcurrentQueue<long> _aborted = new();
+    private volatile bool _abortAll;
     private readonly Dictionary<long, RequestState> _live = [];
     private readonly HashSet<int> _stopTokens;
     private readonly StepInput _step;
@@ -155,7 +156,7 @@ public sealed class LlmEngine : IDisposable
         };
         _submitted.Enqueue(state);
         _work.Release();
-        return new RequestHandle(state.Id, state.Output.Reader, state.Completion.Task);
+        return new RequestHandle(state.Id, state.Output.Reader, state.Completion.Task, state.Scheduled.Task);
     }
 
     /// <summary>
@@ -181,6 +182,14 @@ public sealed class LlmEngine : IDisposable
     public void Abort(long requestId)
     {
         _aborted.Enqueue(requestId);
+        _work.Release();
+    }
+
+    /// <summary>Aborts every request submitted so far, from any thread (at the end of a drain); their blocks are
+    /// freed at the start of the next step.</summary>
+    public void AbortAll()
+    {
+        _abortAll = true;
         _work.Release();
     }
 
@@ -217,6 +226,7 @@ public sealed class LlmEngine : IDisposable
             if (request.FirstScheduledAt == 0)
             {
                 request.FirstScheduledAt = started;
+                request.Scheduled.TrySetResult();
                 _metrics?.Admitted(_time.GetElapsedTime(request.SubmittedAt, started).TotalSeconds);
             }
 
@@ -227,6 +237,12 @@ public sealed class LlmEngine : IDisposable
                 var token = Sample(request, row);
                 var logprobs = request.Request.Sampling.Logprobs is { } top ? TokenLogprobs.Compute(row, token, top) : null;
                 generated += Accept(request, token, logprobs) ? 1 : 0;
+                if (request.LastTokenAt != 0)
+                {
+                    _metrics?.InterToken(_time.GetElapsedTime(request.LastTokenAt, started).TotalSeconds);
+                }
+
+                request.LastTokenAt = started;
             }
         }
 
@@ -254,6 +270,21 @@ public sealed class LlmEngine : IDisposable
 
     private void Intake()
     {
+        if (_abortAll)
+        {
+            _abortAll = false;
+            while (_submitted.TryDequeue(out var pending))
+            {
+                _live[pending.Id] = pending;
+                _scheduler.Add(pending);
+            }
+
+            foreach (var id in _live.Keys.ToList())
+            {
+                _aborted.Enqueue(id);
+            }
+        }
+
         while (_aborted.TryDequeue(out var id))
         {
             if (_live.Remove(id, out var request))

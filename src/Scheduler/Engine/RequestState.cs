@@ -55,6 +55,9 @@ internal sealed class RequestState
     /// <summary>Timestamp of the first step that computed any of its tokens; 0 until then.</summary>
     public long FirstScheduledAt { get; set; }
 
+    /// <summary>Timestamp of the last generated token; 0 until the first.</summary>
+    public long LastTokenAt { get; set; }
+
     public RequestStatus Status { get; set; } = RequestStatus.Waiting;
 
     public Sampler Sampler { get; }
@@ -68,6 +71,9 @@ internal sealed class RequestState
     public StopStringMatcher Stops { get; }
 
     public TaskCompletionSource<FinishReason> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completed when a step first computes any of the request's tokens.</summary>
+    public TaskCompletionSource Scheduled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Whether the reader has left room for another token; a request without room is not stepped.</summary>
     public bool CanEmit => Output.Reader.Count < _outputCapacity;

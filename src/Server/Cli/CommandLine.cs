@@ -14,6 +14,8 @@ internal static class CommandLine
             BenchCommand.Create(),
             ServeCommand.Create(),
         };
-        return root.Parse(args).InvokeAsync();
+        // The serve command's host handles SIGTERM/SIGINT itself (drain, then exit 0); System.CommandLine's own handler
+        // would kill the process after its timeout, mid-drain.
+        return root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
     }
 }

@@ -1,7 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using Serilog;
-using Serilog.Events;
 using Serving.Server.Hosting;
 
 namespace Serving.Server.Cli;
@@ -34,6 +32,8 @@ internal static class ServeCommand
             Bind<int>(command, "--max-waiting-requests", "MaxWaitingRequests", "Requests that may wait for admission before new ones get 429 (default 256)"),
             Bind<int>(command, "--rate-limit-per-minute", "RateLimitPerMinute", "Requests per minute per API key (default: unlimited)"),
             Bind<int>(command, "--max-concurrent-streams-per-key", "MaxConcurrentStreamsPerKey", "Open streams per API key (default: unlimited)"),
+            Bind<int>(command, "--drain-timeout", "DrainTimeoutSeconds", "Seconds in-flight requests get to finish after SIGTERM (default 30)"),
+            Bind<string>(command, "--log-format", "LogFormat", "Log format: text or json (default text)"),
             Bind<long>(command, "--max-request-body-bytes", "MaxRequestBodyBytes", "Largest request body (default 4 MiB)"),
         };
         var apiKeys = new Option<string[]>("--api-key") { Description = "Accepted Bearer API key (repeat for several); omitted: no authentication", AllowMultipleArgumentsPerToken = false };
@@ -49,24 +49,20 @@ internal static class ServeCommand
                 }
             }
 
+            if (result.GetValue(verbose))
+            {
+                overrides[$"{ServingOptions.Section}:Verbose"] = "true";
+            }
+
             var keys = result.GetValue(apiKeys) ?? [];
             for (var i = 0; i < keys.Length; i++)
             {
                 overrides[$"{ServingOptions.Section}:ApiKeys:{i}"] = keys[i];
             }
 
-            await using var logger = new LoggerConfiguration()
-                .MinimumLevel.Is(result.GetValue(verbose) ? LogEventLevel.Debug : LogEventLevel.Information)
-                .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
-                .MinimumLevel.Override("Microsoft.Hosting.Lifetime", LogEventLevel.Information)
-                .WriteTo.Console(
-                    outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}",
-                    standardErrorFromLevel: LogEventLevel.Verbose,
-                    formatProvider: CultureInfo.InvariantCulture)
-                .CreateLogger();
             try
             {
-                var app = ServerApp.Build(overrides, logger);
+                var app = ServerApp.Build(overrides);
                 await using (app.ConfigureAwait(false))
                 {
                     await app.RunAsync().ConfigureAwait(false);
@@ -76,7 +72,7 @@ internal static class ServeCommand
             }
             catch (Exception e) when (e is ArgumentException or IOException or InvalidOperationException)
             {
-                logger.Fatal("{Message}", e.Message);
+                await Console.Error.WriteLineAsync($"serving serve: {e.Message}").ConfigureAwait(false);
                 return 1;
             }
         });

@@ -15,7 +15,7 @@ namespace Serving.Server.Hosting;
 /// it is done), then runs the engine loop until the host stops. A model that fails to load stops the host with exit
 /// code 1; an engine loop that fails marks the server failed so <c>/ready</c> turns 503.
 /// </summary>
-internal sealed partial class ModelHost : BackgroundService
+internal sealed partial class ModelHost : BackgroundService, IHostedLifecycleService
 {
     private readonly ServingOptions _options;
     private readonly IMeterFactory _meters;
@@ -23,6 +23,7 @@ internal sealed partial class ModelHost : BackgroundService
     private readonly IHostApplicationLifetime _lifetime;
     private readonly ILogger<ModelHost> _logger;
     private readonly ILoggerFactory _loggers;
+    private static readonly TimeSpan DrainPoll = TimeSpan.FromMilliseconds(50);
     private volatile ServedModel? _model;
     private volatile int _state = (int)ServingState.Loading;
 
@@ -43,6 +44,47 @@ internal sealed partial class ModelHost : BackgroundService
 
     /// <summary>Stops admitting requests (<c>/ready</c> and new requests get 503); running ones continue.</summary>
     public void Drain() => _state = (int)ServingState.Draining;
+
+    /// <summary>
+    /// The first step of shutdown (SIGTERM), before Kestrel stops: <c>/ready</c> and new requests turn 503, requests
+    /// in flight get <see cref="ServingOptions.DrainTimeoutSeconds"/> to finish, and whatever is left is then aborted,
+    /// so every stream ends cleanly (finish reason "abort") before connections close.
+    /// </summary>
+    public async Task StoppingAsync(CancellationToken cancellationToken)
+    {
+        var model = _model;
+        Drain();
+        if (model is null)
+        {
+            return;
+        }
+
+        var engine = model.Engine;
+        LogDraining(engine.Running + engine.Waiting, _options.DrainTimeoutSeconds);
+        var deadline = _time.GetTimestamp();
+        var budget = TimeSpan.FromSeconds(_options.DrainTimeoutSeconds);
+        while (engine.Running + engine.Waiting > 0 && _time.GetElapsedTime(deadline) < budget && !cancellationToken.IsCancellationRequested)
+        {
+            await Task.Delay(DrainPoll, _time, CancellationToken.None).ConfigureAwait(false);
+        }
+
+        var left = engine.Running + engine.Waiting;
+        if (left > 0)
+        {
+            LogAbortingAfterDrain(left);
+            engine.AbortAll();
+            while (engine.Running + engine.Waiting > 0 && !cancellationToken.IsCancellationRequested)
+            {
+                await Task.Delay(DrainPoll, _time, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+    }
+
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public override void Dispose()
     {
@@ -200,6 +242,12 @@ internal sealed partial class ModelHost : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Information, Message = "The model has no chat template: chat requests use the ChatML fallback")]
     private partial void LogFallbackTemplate();
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Draining: {InFlight} requests in flight get up to {Seconds} s to finish; new requests get 503")]
+    private partial void LogDraining(int inFlight, int seconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Drain timeout: aborting {Left} requests still in flight")]
+    private partial void LogAbortingAfterDrain(int left);
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "The model could not be loaded: {Reason}")]
     private partial void LogLoadFailed(string reason);

@@ -14,6 +14,7 @@ using Serving.Server.Api.Http;
 using Serving.Server.Api.Security;
 using Serving.Server.Grpc;
 using Serving.Server.Inference;
+using Serving.Server.Telemetry;
 
 namespace Serving.Server.Hosting;
 
@@ -22,13 +23,14 @@ internal static partial class ServerApp
 {
     /// <summary>Builds the app. <paramref name="overrides"/> are configuration keys (<c>Serving:Port</c>, ...) from the
     /// command line; they win over appsettings.json and environment variables.</summary>
-    public static WebApplication Build(IReadOnlyDictionary<string, string?> overrides, Serilog.ILogger logger)
+    public static WebApplication Build(IReadOnlyDictionary<string, string?> overrides, Serilog.ILogger? logger = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddInMemoryCollection(overrides);
-        builder.Logging.ClearProviders();
-        builder.Logging.AddSerilog(logger);
         var options = builder.Configuration.GetSection(ServingOptions.Section).Get<ServingOptions>() ?? new ServingOptions();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSerilog(logger ?? ServerLogging.Create(options.LogFormat, options.Verbose), dispose: logger is null);
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(options.DrainTimeoutSeconds + 15));
         builder.Services.AddSingleton(Options.Create(options));
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ModelHost>();
@@ -37,6 +39,7 @@ internal static partial class ServerApp
         builder.Services.AddSingleton<StreamLimiter>();
         builder.Services.AddSingleton<ApiKeyVerifier>();
         builder.Services.AddServingGrpc(options);
+        builder.Services.AddServingTelemetry();
         builder.Services.AddRateLimiter(limiter => ConfigureRateLimits(limiter, options));
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -51,6 +54,7 @@ internal static partial class ServerApp
 
         var app = builder.Build();
         app.UseMiddleware<ErrorHandlingMiddleware>();
+        app.UseMiddleware<RequestTelemetryMiddleware>();
         app.UseStatusCodePages(WriteStatusAsync);
         app.UseMiddleware<ApiKeyMiddleware>();
         app.UseRateLimiter();
@@ -64,6 +68,7 @@ internal static partial class ServerApp
         app.MapPost("/tokenize", TokenizeEndpoints.TokenizeAsync);
         app.MapPost("/detokenize", TokenizeEndpoints.DetokenizeAsync);
         app.MapServingGrpc();
+        app.MapServingMetrics();
         app.Lifetime.ApplicationStarted.Register(() => LogAddresses(app));
         return app;
     }

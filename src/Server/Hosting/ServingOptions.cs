@@ -68,6 +68,18 @@ internal sealed record ServingOptions
     /// <summary>Most stop strings one request may give.</summary>
     public int MaxStopStrings { get; init; } = 64;
 
+    /// <summary>Log format: <c>text</c> (human-readable) or <c>json</c> (compact JSON lines, for containers).</summary>
+    public string LogFormat { get; init; } = "text";
+
+    /// <summary>Debug-level logs.</summary>
+    public bool Verbose { get; init; }
+
+    /// <summary>Log prompts and generated text (off by default: they may hold personal data).</summary>
+    public bool LogPrompts { get; init; }
+
+    /// <summary>Seconds in-flight requests get to finish after SIGTERM before they are aborted.</summary>
+    public int DrainTimeoutSeconds { get; init; } = 30;
+
     /// <summary>Where <c>hf:</c> models are cached; empty uses the Hugging Face default.</summary>
     public string? HuggingFaceCache { get; init; }
 }

@@ -8,6 +8,7 @@ using Serving.Server.Api.Http;
 using Serving.Server.Api.OpenAi;
 using Serving.Server.Api.Security;
 using Serving.Server.Inference;
+using Serving.Server.Telemetry;
 
 namespace Serving.Server.Api.Endpoints;
 
@@ -20,6 +21,7 @@ internal static class ChatCompletionsEndpoint
     {
         var request = await RequestBody.ReadAsync(context, OpenAiJson.Api.ChatCompletionRequest).ConfigureAwait(false);
         var model = service.Require(request.Model);
+        RequestTelemetry.Of(context)?.ForModel(model.Name);
         RefuseUnsupported(request);
         var n = SamplingRequestBuilder.ValidateN(request.N);
         if (request.TopLogprobs is < 0 or > 20)
@@ -44,6 +46,7 @@ internal static class ChatCompletionsEndpoint
         {
             var id = "chatcmpl-" + Guid.NewGuid().ToString("N");
             var created = time.GetUtcNow().ToUnixTimeSeconds();
+            RequestTelemetry.Of(context)?.Admitted(model.Name, prompt.Length, generation.MaxTokens, n, handles);
             if (stream)
             {
                 await StreamAsync(context, request.StreamOptions?.IncludeUsage ?? false, model.Name, id, created, prompt.Length, model.Model.Tokenizer, handles).ConfigureAwait(false);
@@ -71,8 +74,12 @@ internal static class ChatCompletionsEndpoint
             logs[i] = logprobs ? [] : null;
         }
 
+        var telemetry = RequestTelemetry.Of(context);
+        string? firstReason = null;
         await foreach (var update in ChoiceStream.ReadAsync(handles, context.RequestAborted).ConfigureAwait(false))
         {
+            telemetry?.Tokens(update.Tokens);
+            firstReason ??= update.FinishReason;
             texts[update.Index].Append(update.Text);
             completionTokens += update.Tokens;
             if (update.Logprobs is { } lp)
@@ -90,6 +97,7 @@ internal static class ChatCompletionsEndpoint
         }
 
         await ApiResponses.WriteJsonAsync(context, new ChatCompletionResponse(id, created, modelName, choices, new Usage(promptTokens, completionTokens)), OpenAiJson.Api.ChatCompletionResponse).ConfigureAwait(false);
+        telemetry?.Completed(id, firstReason ?? "abort", promptTokens, completionTokens, handles.Count);
     }
 
     private static async Task StreamAsync(HttpContext context, bool includeUsage, string modelName, string id, long created, int promptTokens, ITokenizer tokenizer, IReadOnlyList<RequestHandle> handles)
@@ -101,8 +109,12 @@ internal static class ChatCompletionsEndpoint
             await ServerSentEvents.WriteAsync(context, Chunk(id, created, modelName, new ChatChunkChoice(i, new ChatDelta("assistant", string.Empty), null, null)), OpenAiJson.Api.ChatCompletionChunk).ConfigureAwait(false);
         }
 
+        var telemetry = RequestTelemetry.Of(context);
+        string? firstReason = null;
         await foreach (var update in ChoiceStream.ReadAsync(handles, context.RequestAborted).ConfigureAwait(false))
         {
+            telemetry?.Tokens(update.Tokens);
+            firstReason ??= update.FinishReason;
             completionTokens += update.Tokens;
             var logprobs = update.Logprobs is { } lp ? new ChatLogprobs(Logprobs(tokenizer, lp)) : null;
             var delta = update.FinishReason is null || update.Text.Length > 0 ? new ChatDelta(null, update.Text) : new ChatDelta(null, null);
@@ -115,6 +127,7 @@ internal static class ChatCompletionsEndpoint
         }
 
         await ServerSentEvents.DoneAsync(context).ConfigureAwait(false);
+        telemetry?.Completed(id, firstReason ?? "abort", promptTokens, completionTokens, handles.Count);
     }
 
     private static ChatCompletionChunk Chunk(string id, long created, string model, ChatChunkChoice choice) => new(id, created, model, [choice], null);

@@ -6,6 +6,7 @@ using Serving.Server.Api.Errors;
 using Serving.Server.Api.Http;
 using Serving.Server.Api.OpenAi;
 using Serving.Server.Inference;
+using Serving.Server.Telemetry;
 
 namespace Serving.Server.Api.Endpoints;
 
@@ -19,6 +20,7 @@ internal static class CompletionsEndpoint
     {
         var request = await RequestBody.ReadAsync(context, OpenAiJson.Api.CompletionRequest).ConfigureAwait(false);
         var model = service.Require(request.Model);
+        RequestTelemetry.Of(context)?.ForModel(model.Name);
         var tokenizer = model.Model.Tokenizer;
         var n = SamplingRequestBuilder.ValidateN(request.N);
         SamplingRequestBuilder.ValidateLogprobs(request.Logprobs);
@@ -54,6 +56,7 @@ internal static class CompletionsEndpoint
             var id = "cmpl-" + Guid.NewGuid().ToString("N");
             var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
             var promptTokens = prompts.Sum(p => p.Length);
+            RequestTelemetry.Of(context)?.Admitted(model.Name, promptTokens, requests[0].MaxTokens, n, handles);
             var echoes = echo ? prompts.Select(p => tokenizer.Decode(p, skipSpecialTokens: true)).ToArray() : null;
             if (stream)
             {
@@ -83,8 +86,12 @@ internal static class CompletionsEndpoint
             logs[i] = logprobs ? [] : null;
         }
 
+        var telemetry = RequestTelemetry.Of(context);
+        string? firstReason = null;
         await foreach (var update in ChoiceStream.ReadAsync(handles, context.RequestAborted).ConfigureAwait(false))
         {
+            telemetry?.Tokens(update.Tokens);
+            firstReason ??= update.FinishReason;
             texts[update.Index].Append(update.Text);
             completionTokens += update.Tokens;
             if (update.Logprobs is { } lp)
@@ -102,6 +109,7 @@ internal static class CompletionsEndpoint
         }
 
         await ApiResponses.WriteJsonAsync(context, new CompletionResponse(id, created, modelName, choices, new Usage(promptTokens, completionTokens)), OpenAiJson.Api.CompletionResponse).ConfigureAwait(false);
+        telemetry?.Completed(id, firstReason ?? "abort", promptTokens, completionTokens, handles.Count);
     }
 
     private static async Task StreamAsync(
@@ -121,8 +129,12 @@ internal static class CompletionsEndpoint
             }
         }
 
+        var telemetry = RequestTelemetry.Of(context);
+        string? firstReason = null;
         await foreach (var update in ChoiceStream.ReadAsync(handles, context.RequestAborted).ConfigureAwait(false))
         {
+            telemetry?.Tokens(update.Tokens);
+            firstReason ??= update.FinishReason;
             completionTokens += update.Tokens;
             var logprobs = update.Logprobs is { } lp ? Logprobs(tokenizer, lp, offsets[update.Index]) : null;
             offsets[update.Index] += update.Text.Length;
@@ -135,6 +147,7 @@ internal static class CompletionsEndpoint
         }
 
         await ServerSentEvents.DoneAsync(context).ConfigureAwait(false);
+        telemetry?.Completed(id, firstReason ?? "abort", promptTokens, completionTokens, handles.Count);
     }
 
     private static CompletionResponse Chunk(string id, long created, string model, CompletionChoice choice) => new(id, created, model, [choice], null);

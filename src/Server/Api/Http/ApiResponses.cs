@@ -16,8 +16,14 @@ internal static class ApiResponses
         await JsonSerializer.SerializeAsync(context.Response.Body, value, type, context.RequestAborted).ConfigureAwait(false);
     }
 
+    private const string ErrorItem = "serving.error-code";
+
+    /// <summary>The error code of the error answer written for this request, if any (for telemetry).</summary>
+    public static string? ErrorCode(HttpContext context) => context.Items.TryGetValue(ErrorItem, out var code) ? code as string : null;
+
     public static Task WriteErrorAsync(HttpContext context, ApiException error)
     {
+        context.Items[ErrorItem] = error.Code ?? error.Type;
         if (error.RetryAfterSeconds is { } seconds)
         {
             context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);

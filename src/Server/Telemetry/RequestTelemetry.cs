@@ -1,0 +1,123 @@
+using System.Diagnostics;
+using Serving.Scheduler.Engine;
+
+namespace Serving.Server.Telemetry;
+
+/// <summary>
+/// One inference request's timing and outcome: created when an endpoint starts, told about the first token and the
+/// end, and completed exactly once, as success (by the endpoint) or failure (by the error middleware). It records the
+/// GenAI metrics and puts the request's events (queued, scheduled, first token, finished) and GenAI attributes on the
+/// request's span (the ASP.NET Core server span, which honours an incoming W3C <c>traceparent</c>).
+/// </summary>
+internal sealed class RequestTelemetry
+{
+    private const string ItemName = "serving.telemetry";
+    private readonly GenAiMetrics _metrics;
+    private readonly TimeProvider _time;
+    private readonly long _started;
+    private readonly Activity? _activity;
+    private long _firstToken;
+    private int _completed;
+
+    private RequestTelemetry(GenAiMetrics metrics, TimeProvider time, string operation, Activity? activity)
+    {
+        _metrics = metrics;
+        _time = time;
+        _started = time.GetTimestamp();
+        Operation = operation;
+        _activity = activity;
+        _activity?.SetTag("gen_ai.operation.name", operation);
+    }
+
+    public string Operation { get; }
+
+    public string Model { get; private set; } = "unknown";
+
+    public static RequestTelemetry Start(HttpContext context, GenAiMetrics metrics, TimeProvider time, string operation)
+    {
+        var telemetry = new RequestTelemetry(metrics, time, operation, Activity.Current);
+        context.Items[ItemName] = telemetry;
+        return telemetry;
+    }
+
+    public static RequestTelemetry? Of(HttpContext context) => context.Items.TryGetValue(ItemName, out var value) ? value as RequestTelemetry : null;
+
+    /// <summary>The request named a model the server serves; failures from here on are recorded under it.</summary>
+    public void ForModel(string model)
+    {
+        Model = model;
+        _activity?.SetTag("gen_ai.request.model", model);
+    }
+
+    public void Admitted(string model, int promptTokens, int maxTokens, int n, IReadOnlyList<RequestHandle> handles)
+    {
+        ForModel(model);
+        _activity?.SetTag("gen_ai.request.max_tokens", maxTokens);
+        _activity?.SetTag("gen_ai.request.choice.count", n);
+        _activity?.SetTag("gen_ai.usage.input_tokens", promptTokens);
+        _activity?.AddEvent(new ActivityEvent("queued"));
+        if (_activity is not null && handles.Count > 0)
+        {
+            handles[0].Scheduled.ContinueWith(
+                _ => AddEvent(new ActivityEvent("scheduled")),
+                CancellationToken.None,
+                TaskContinuationOptions.ExecuteSynchronously | TaskContinuationOptions.OnlyOnRanToCompletion,
+                TaskScheduler.Default);
+        }
+    }
+
+    public void Tokens(int count)
+    {
+        if (count > 0 && _firstToken == 0)
+        {
+            _firstToken = _time.GetTimestamp();
+            AddEvent(new ActivityEvent("first_token"));
+        }
+    }
+
+    public void Completed(string id, string finishReason, int inputTokens, int outputTokens, int choices)
+    {
+        if (Interlocked.Exchange(ref _completed, 1) != 0)
+        {
+            return;
+        }
+
+        var end = _time.GetTimestamp();
+        double? ttft = _firstToken == 0 ? null : _time.GetElapsedTime(_started, _firstToken).TotalSeconds;
+
+        // Per choice: the tokens after each choice's first are what the decode time was spent on.
+        var perChoice = outputTokens / Math.Max(1, choices);
+        double? tpot = ttft is { } first && perChoice > 1 ? (_time.GetElapsedTime(_started, end).TotalSeconds - first) / (perChoice - 1) : null;
+        _metrics.Completed(Operation, Model, finishReason, _time.GetElapsedTime(_started, end).TotalSeconds, ttft, tpot, inputTokens, outputTokens);
+        _activity?.SetTag("gen_ai.response.id", id);
+        _activity?.SetTag("gen_ai.response.finish_reasons", finishReason);
+        _activity?.SetTag("gen_ai.usage.output_tokens", outputTokens);
+        AddEvent(new ActivityEvent("finished", tags: new ActivityTagsCollection { ["finish_reason"] = finishReason }));
+    }
+
+    public void Failed(string errorType, string message)
+    {
+        if (Interlocked.Exchange(ref _completed, 1) != 0)
+        {
+            return;
+        }
+
+        _metrics.Failed(Operation, Model, errorType, _time.GetElapsedTime(_started).TotalSeconds);
+        _activity?.SetTag("error.type", errorType);
+        _activity?.SetStatus(ActivityStatusCode.Error, message);
+        AddEvent(new ActivityEvent("failed", tags: new ActivityTagsCollection { ["error.type"] = errorType }));
+    }
+
+    /// <summary>Events come from the request's thread and, for "scheduled", from the engine's; an activity's event
+    /// list is not thread-safe.</summary>
+    private void AddEvent(ActivityEvent e)
+    {
+        if (_activity is not null)
+        {
+            lock (_activity)
+            {
+                _activity.AddEvent(e);
+            }
+        }
+    }
+}

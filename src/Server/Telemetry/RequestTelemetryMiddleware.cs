@@ -1,0 +1,64 @@
+using Serving.Server.Api.Errors;
+using Serving.Server.Api.Http;
+
+namespace Serving.Server.Telemetry;
+
+/// <summary>
+/// Starts a <see cref="RequestTelemetry"/> for every inference request before authentication and rate limiting, so
+/// requests refused there (401, 429) are counted as failures too, under their error type; the endpoint completes it on
+/// success.
+/// </summary>
+internal sealed class RequestTelemetryMiddleware
+{
+    private readonly RequestDelegate _next;
+    private readonly GenAiMetrics _metrics;
+    private readonly TimeProvider _time;
+
+    public RequestTelemetryMiddleware(RequestDelegate next, GenAiMetrics metrics, TimeProvider time)
+    {
+        _next = next;
+        _metrics = metrics;
+        _time = time;
+    }
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var operation = Operation(context.Request.Path);
+        if (operation is null)
+        {
+            await _next(context).ConfigureAwait(false);
+            return;
+        }
+
+        var telemetry = RequestTelemetry.Start(context, _metrics, _time, operation);
+        try
+        {
+            await _next(context).ConfigureAwait(false);
+        }
+        catch (ApiException e)
+        {
+            telemetry.Failed(e.Code ?? e.Type, e.Message);
+            throw;
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException && context.RequestAborted.IsCancellationRequested)
+        {
+            telemetry.Failed("client_disconnected", "the client disconnected");
+            throw;
+        }
+        catch (Exception)
+        {
+            telemetry.Failed("internal_error", "internal error");
+            throw;
+        }
+
+        if (context.Response.StatusCode >= 400)
+        {
+            telemetry.Failed(ApiResponses.ErrorCode(context) ?? context.Response.StatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture), "refused");
+        }
+    }
+
+    private static string? Operation(PathString path) =>
+        path.Equals("/v1/chat/completions", StringComparison.Ordinal) ? "chat"
+        : path.Equals("/v1/completions", StringComparison.Ordinal) ? "text_completion"
+        : null;
+}

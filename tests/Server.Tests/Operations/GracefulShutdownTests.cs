@@ -1,0 +1,140 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+
+namespace Serving.Server.Tests.Operations;
+
+/// <summary>SIGTERM during streaming: <c>/ready</c> turns 503, the streams finish or end with a clean abort inside the
+/// drain timeout, and the process exits 0. Runs the real executable, since signals go to a process.</summary>
+public sealed class GracefulShutdownTests
+{
+    [Fact]
+    public async Task Sigterm_DuringEightStreams_DrainsThenExitsZero()
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "serving.dll"), "serve", "--model", Path.Combine(Fixtures.Stories260K, "stories260K.gguf"), "--port", "0", "--drain-timeout", "1", "--kv-cache-tokens", "32768" })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start)!;
+        var log = new StringBuilder();
+        var address = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is null)
+            {
+                return;
+            }
+
+            lock (log)
+            {
+                log.AppendLine(e.Data);
+            }
+
+            const string marker = "Listening on ";
+            var at = e.Data.IndexOf(marker, StringComparison.Ordinal);
+            if (at >= 0)
+            {
+                address.TrySetResult(new Uri(e.Data[(at + marker.Length)..].Trim()));
+            }
+        };
+        process.BeginErrorReadLine();
+        process.BeginOutputReadLine();
+        try
+        {
+            using var http = new HttpClient { BaseAddress = await address.Task.WaitAsync(TimeSpan.FromMinutes(1), TestContext.Current.CancellationToken) };
+            while ((await http.GetAsync("/ready", TestContext.Current.CancellationToken)).StatusCode != HttpStatusCode.OK)
+            {
+                await Task.Delay(20, TestContext.Current.CancellationToken);
+            }
+
+            // Four short streams finish inside the drain; four long ones are still going when it ends and are aborted.
+            var streams = Enumerable.Range(0, 8).Select(i => StreamAsync(http, i < 4 ? 40 : 2000)).ToArray();
+            await Task.WhenAll(streams.Select(s => s.Started));
+            using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            {
+                await kill.WaitForExitAsync(TestContext.Current.CancellationToken);
+            }
+
+            var sawNotReady = false;
+            while (!sawNotReady && !process.HasExited)
+            {
+                try
+                {
+                    sawNotReady = (await http.GetAsync("/ready", TestContext.Current.CancellationToken)).StatusCode == HttpStatusCode.ServiceUnavailable;
+                }
+                catch (HttpRequestException)
+                {
+                    break;
+                }
+            }
+
+            var endings = await Task.WhenAll(streams.Select(s => s.Finish));
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+            timeout.CancelAfter(TimeSpan.FromSeconds(30));
+            await process.WaitForExitAsync(timeout.Token);
+
+            Assert.True(sawNotReady, "/ready never answered 503 during the drain");
+            Assert.All(endings, e => Assert.True(e is "length" or "stop" or "abort", $"a stream ended with {e}"));
+            Assert.Equal(4, endings.Count(e => e == "abort"));
+            Assert.Equal(0, process.ExitCode);
+            lock (log)
+            {
+                Assert.DoesNotContain("[ERR]", log.ToString(), StringComparison.Ordinal);
+                Assert.DoesNotContain("[FTL]", log.ToString(), StringComparison.Ordinal);
+            }
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+    }
+
+    private static (Task Started, Task<string?> Finish) StreamAsync(HttpClient http, int maxTokens)
+    {
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        async Task<string?> RunAsync()
+        {
+            var body = $$"""{"prompt":"Once","max_tokens":{{maxTokens}},"ignore_eos":true,"stream":true}""";
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/completions") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, TestContext.Current.CancellationToken);
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(TestContext.Current.CancellationToken));
+            string? finish = null;
+            var done = false;
+            while (await reader.ReadLineAsync(TestContext.Current.CancellationToken) is { } line)
+            {
+                if (!line.StartsWith("data: ", StringComparison.Ordinal))
+                {
+                    continue;
+                }
+
+                started.TrySetResult();
+                if (line == "data: [DONE]")
+                {
+                    done = true;
+                    continue;
+                }
+
+                var choices = JsonDocument.Parse(line[6..]).RootElement.GetProperty("choices");
+                if (choices.GetArrayLength() > 0 && choices[0].GetProperty("finish_reason").ValueKind == JsonValueKind.String)
+                {
+                    finish = choices[0].GetProperty("finish_reason").GetString();
+                }
+            }
+
+            return done ? finish : "no [DONE]";
+        }
+
+        return (started.Task, RunAsync());
+    }
+}
