@@ -50,7 +50,7 @@ internal static class BenchCommand
                 return 1;
             }
         });
-        return new Command("bench", "Benchmarks") { latency, Throughput() };
+        return new Command("bench", "Benchmarks") { latency, Throughput(), BenchServeCommand.Create() };
     }
 
     private static Command Throughput()
