@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text;
 using Serving.Scheduler.Engine;
 
 namespace Serving.Server.Telemetry;
@@ -9,18 +10,25 @@ namespace Serving.Server.Telemetry;
 /// GenAI metrics and puts the request's events (queued, scheduled, first token, finished) and GenAI attributes on the
 /// request's span (the ASP.NET Core server span, which honours an incoming W3C <c>traceparent</c>).
 /// </summary>
-internal sealed class RequestTelemetry
+internal sealed partial class RequestTelemetry
 {
     private const string ItemName = "serving.telemetry";
     private readonly GenAiMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly long _started;
     private readonly Activity? _activity;
+    private readonly ILogger _logger;
+    private readonly bool _logPrompts;
+    private readonly Dictionary<int, StringBuilder>? _outputs;
+    private string? _prompt;
     private long _firstToken;
     private int _completed;
 
-    private RequestTelemetry(GenAiMetrics metrics, TimeProvider time, string operation, Activity? activity)
+    private RequestTelemetry(GenAiMetrics metrics, TimeProvider time, string operation, Activity? activity, ILogger logger, bool logPrompts)
     {
+        _logger = logger;
+        _logPrompts = logPrompts;
+        _outputs = logPrompts ? [] : null;
         _metrics = metrics;
         _time = time;
         _started = time.GetTimestamp();
@@ -33,9 +41,9 @@ internal sealed class RequestTelemetry
 
     public string Model { get; private set; } = "unknown";
 
-    public static RequestTelemetry Start(HttpContext context, GenAiMetrics metrics, TimeProvider time, string operation)
+    public static RequestTelemetry Start(HttpContext context, GenAiMetrics metrics, TimeProvider time, string operation, ILogger logger, bool logPrompts)
     {
-        var telemetry = new RequestTelemetry(metrics, time, operation, Activity.Current);
+        var telemetry = new RequestTelemetry(metrics, time, operation, Activity.Current, logger, logPrompts);
         context.Items[ItemName] = telemetry;
         return telemetry;
     }
@@ -66,7 +74,34 @@ internal sealed class RequestTelemetry
         }
     }
 
-    public void Tokens(int count)
+    /// <summary>Whether prompts and outputs are logged (<see cref="Hosting.ServingOptions.LogPrompts"/>).</summary>
+    public bool LogsPrompts => _logPrompts;
+
+    /// <summary>The prompt text, kept only when prompt logging is on.</summary>
+    public void Prompt(string text)
+    {
+        if (_logPrompts)
+        {
+            _prompt = text;
+        }
+    }
+
+    public void Update(int choice, int tokens, string text)
+    {
+        if (_outputs is not null)
+        {
+            if (!_outputs.TryGetValue(choice, out var output))
+            {
+                _outputs[choice] = output = new StringBuilder();
+            }
+
+            output.Append(text);
+        }
+
+        Tokens(tokens);
+    }
+
+    private void Tokens(int count)
     {
         if (count > 0 && _firstToken == 0)
         {
@@ -93,6 +128,14 @@ internal sealed class RequestTelemetry
         _activity?.SetTag("gen_ai.response.finish_reasons", finishReason);
         _activity?.SetTag("gen_ai.usage.output_tokens", outputTokens);
         AddEvent(new ActivityEvent("finished", tags: new ActivityTagsCollection { ["finish_reason"] = finishReason }));
+        LogFinished(_logger, Operation, id, finishReason, inputTokens, outputTokens, _time.GetElapsedTime(_started, end).TotalMilliseconds);
+        if (_outputs is not null)
+        {
+            foreach (var (choice, output) in _outputs)
+            {
+                LogContent(_logger, id, _prompt ?? string.Empty, choice, output.ToString());
+            }
+        }
     }
 
     public void Failed(string errorType, string message)
@@ -107,6 +150,12 @@ internal sealed class RequestTelemetry
         _activity?.SetStatus(ActivityStatusCode.Error, message);
         AddEvent(new ActivityEvent("failed", tags: new ActivityTagsCollection { ["error.type"] = errorType }));
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Operation} {ResponseId} finished ({FinishReason}): {InputTokens} prompt + {OutputTokens} completion tokens in {Milliseconds:F0} ms")]
+    private static partial void LogFinished(ILogger logger, string operation, string responseId, string finishReason, int inputTokens, int outputTokens, double milliseconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{ResponseId} prompt {Prompt} → choice {Choice}: {Output}")]
+    private static partial void LogContent(ILogger logger, string responseId, string prompt, int choice, string output);
 
     /// <summary>Events come from the request's thread and, for "scheduled", from the engine's; an activity's event
     /// list is not thread-safe.</summary>

@@ -13,9 +13,13 @@ internal sealed class RequestTelemetryMiddleware
     private readonly RequestDelegate _next;
     private readonly GenAiMetrics _metrics;
     private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly bool _logPrompts;
 
-    public RequestTelemetryMiddleware(RequestDelegate next, GenAiMetrics metrics, TimeProvider time)
+    public RequestTelemetryMiddleware(RequestDelegate next, GenAiMetrics metrics, TimeProvider time, ILoggerFactory loggers, Microsoft.Extensions.Options.IOptions<Hosting.ServingOptions> options)
     {
+        _logger = loggers.CreateLogger("Serving.Server.Requests");
+        _logPrompts = options.Value.LogPrompts;
         _next = next;
         _metrics = metrics;
         _time = time;
@@ -30,7 +34,7 @@ internal sealed class RequestTelemetryMiddleware
             return;
         }
 
-        var telemetry = RequestTelemetry.Start(context, _metrics, _time, operation);
+        var telemetry = RequestTelemetry.Start(context, _metrics, _time, operation, _logger, _logPrompts);
         try
         {
             await _next(context).ConfigureAwait(false);

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Text;
 using System.Text.Json;
@@ -12,94 +11,41 @@ public sealed class GracefulShutdownTests
     [Fact]
     public async Task Sigterm_DuringEightStreams_DrainsThenExitsZero()
     {
-        var start = new ProcessStartInfo("dotnet")
+        using var server = await ServerProcess.StartAsync(["--drain-timeout", "2", "--kv-cache-tokens", "32768"]);
+        var http = server.Http;
+        var process = server.Process;
+
+        // Four short streams (40 tokens) finish inside the 2-second drain; four long ones (2,000 tokens, which this
+        // tiny model cannot reach in 2 s at eight sequences a step) are still going when it ends and are aborted.
+        var streams = Enumerable.Range(0, 8).Select(i => StreamAsync(http, i < 4 ? 40 : 2000)).ToArray();
+        await Task.WhenAll(streams.Select(s => s.Started));
+        await server.TerminateAsync();
+
+        var sawNotReady = false;
+        while (!sawNotReady && !process.HasExited)
         {
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "serving.dll"), "serve", "--model", Path.Combine(Fixtures.Stories260K, "stories260K.gguf"), "--port", "0", "--drain-timeout", "2", "--kv-cache-tokens", "32768" })
-        {
-            start.ArgumentList.Add(arg);
+            try
+            {
+                sawNotReady = (await http.GetAsync("/ready", TestContext.Current.CancellationToken)).StatusCode == HttpStatusCode.ServiceUnavailable;
+            }
+            catch (HttpRequestException)
+            {
+                break;
+            }
         }
 
-        using var process = Process.Start(start)!;
-        var log = new StringBuilder();
-        var address = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
-        process.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is null)
-            {
-                return;
-            }
+        var endings = await Task.WhenAll(streams.Select(s => s.Finish));
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        await process.WaitForExitAsync(timeout.Token);
 
-            lock (log)
-            {
-                log.AppendLine(e.Data);
-            }
-
-            const string marker = "Listening on ";
-            var at = e.Data.IndexOf(marker, StringComparison.Ordinal);
-            if (at >= 0)
-            {
-                address.TrySetResult(new Uri(e.Data[(at + marker.Length)..].Trim()));
-            }
-        };
-        process.BeginErrorReadLine();
-        process.BeginOutputReadLine();
-        try
-        {
-            using var http = new HttpClient { BaseAddress = await address.Task.WaitAsync(TimeSpan.FromMinutes(1), TestContext.Current.CancellationToken) };
-            while ((await http.GetAsync("/ready", TestContext.Current.CancellationToken)).StatusCode != HttpStatusCode.OK)
-            {
-                await Task.Delay(20, TestContext.Current.CancellationToken);
-            }
-
-            // Four short streams (40 tokens) finish inside the 2-second drain; four long ones (2,000 tokens, which this
-            // tiny model cannot reach in 2 s at eight sequences a step) are still going when it ends and are aborted.
-            var streams = Enumerable.Range(0, 8).Select(i => StreamAsync(http, i < 4 ? 40 : 2000)).ToArray();
-            await Task.WhenAll(streams.Select(s => s.Started));
-            using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
-            {
-                await kill.WaitForExitAsync(TestContext.Current.CancellationToken);
-            }
-
-            var sawNotReady = false;
-            while (!sawNotReady && !process.HasExited)
-            {
-                try
-                {
-                    sawNotReady = (await http.GetAsync("/ready", TestContext.Current.CancellationToken)).StatusCode == HttpStatusCode.ServiceUnavailable;
-                }
-                catch (HttpRequestException)
-                {
-                    break;
-                }
-            }
-
-            var endings = await Task.WhenAll(streams.Select(s => s.Finish));
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-            timeout.CancelAfter(TimeSpan.FromSeconds(30));
-            await process.WaitForExitAsync(timeout.Token);
-
-            Assert.True(sawNotReady, "/ready never answered 503 during the drain");
-            Assert.All(endings, e => Assert.True(e is "length" or "stop" or "abort", $"a stream ended with {e}"));
-            Assert.Equal(["length", "length", "length", "length"], endings[..4]);
-            Assert.Equal(["abort", "abort", "abort", "abort"], endings[4..]);
-            Assert.Equal(0, process.ExitCode);
-            lock (log)
-            {
-                Assert.DoesNotContain("[ERR]", log.ToString(), StringComparison.Ordinal);
-                Assert.DoesNotContain("[FTL]", log.ToString(), StringComparison.Ordinal);
-            }
-        }
-        finally
-        {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-            }
-        }
+        Assert.True(sawNotReady, "/ready never answered 503 during the drain");
+        Assert.All(endings, e => Assert.True(e is "length" or "stop" or "abort", $"a stream ended with {e}"));
+        Assert.Equal(["length", "length", "length", "length"], endings[..4]);
+        Assert.Equal(["abort", "abort", "abort", "abort"], endings[4..]);
+        Assert.Equal(0, process.ExitCode);
+        Assert.DoesNotContain("[ERR]", server.Log, StringComparison.Ordinal);
+        Assert.DoesNotContain("[FTL]", server.Log, StringComparison.Ordinal);
     }
 
     private static (Task Started, Task<string?> Finish) StreamAsync(HttpClient http, int maxTokens)

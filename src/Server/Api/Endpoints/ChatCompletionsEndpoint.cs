@@ -36,7 +36,8 @@ internal static class ChatCompletionsEndpoint
 
         int? logprobs = request.Logprobs == true ? request.TopLogprobs ?? 0 : null;
         var continueFinal = request.ContinueFinalMessage ?? false;
-        var (_, prompt) = ChatPrompt.Render(model, request.Messages, request.AddGenerationPrompt ?? !continueFinal, continueFinal, request.ChatTemplateKwargs, time);
+        var (promptText, prompt) = ChatPrompt.Render(model, request.Messages, request.AddGenerationPrompt ?? !continueFinal, continueFinal, request.ChatTemplateKwargs, time);
+        RequestTelemetry.Of(context)?.Prompt(promptText);
         var generation = SamplingRequestBuilder.Build(request, prompt, request.MaxCompletionTokens ?? request.MaxTokens, null, logprobs, model.MaxModelLen, model.Model.Config.VocabSize, service.Options.MaxStopStrings);
 
         var stream = request.Stream ?? false;
@@ -78,7 +79,7 @@ internal static class ChatCompletionsEndpoint
         string? firstReason = null;
         await foreach (var update in ChoiceStream.ReadAsync(handles, context.RequestAborted).ConfigureAwait(false))
         {
-            telemetry?.Tokens(update.Tokens);
+            telemetry?.Update(update.Index, update.Tokens, update.Text);
             firstReason ??= update.FinishReason;
             texts[update.Index].Append(update.Text);
             completionTokens += update.Tokens;
@@ -113,7 +114,7 @@ internal static class ChatCompletionsEndpoint
         string? firstReason = null;
         await foreach (var update in ChoiceStream.ReadAsync(handles, context.RequestAborted).ConfigureAwait(false))
         {
-            telemetry?.Tokens(update.Tokens);
+            telemetry?.Update(update.Index, update.Tokens, update.Text);
             firstReason ??= update.FinishReason;
             completionTokens += update.Tokens;
             var logprobs = update.Logprobs is { } lp ? new ChatLogprobs(Logprobs(tokenizer, lp)) : null;

@@ -56,7 +56,12 @@ internal static class CompletionsEndpoint
             var id = "cmpl-" + Guid.NewGuid().ToString("N");
             var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
             var promptTokens = prompts.Sum(p => p.Length);
-            RequestTelemetry.Of(context)?.Admitted(model.Name, promptTokens, requests[0].MaxTokens, n, handles);
+            var telemetry = RequestTelemetry.Of(context);
+            telemetry?.Admitted(model.Name, promptTokens, requests[0].MaxTokens, n, handles);
+            if (telemetry is { LogsPrompts: true })
+            {
+                telemetry.Prompt(string.Join("\n", prompts.Select(p => tokenizer.Decode(p, skipSpecialTokens: false))));
+            }
             var echoes = echo ? prompts.Select(p => tokenizer.Decode(p, skipSpecialTokens: true)).ToArray() : null;
             if (stream)
             {
@@ -90,7 +95,7 @@ internal static class CompletionsEndpoint
         string? firstReason = null;
         await foreach (var update in ChoiceStream.ReadAsync(handles, context.RequestAborted).ConfigureAwait(false))
         {
-            telemetry?.Tokens(update.Tokens);
+            telemetry?.Update(update.Index, update.Tokens, update.Text);
             firstReason ??= update.FinishReason;
             texts[update.Index].Append(update.Text);
             completionTokens += update.Tokens;
@@ -133,7 +138,7 @@ internal static class CompletionsEndpoint
         string? firstReason = null;
         await foreach (var update in ChoiceStream.ReadAsync(handles, context.RequestAborted).ConfigureAwait(false))
         {
-            telemetry?.Tokens(update.Tokens);
+            telemetry?.Update(update.Index, update.Tokens, update.Text);
             firstReason ??= update.FinishReason;
             completionTokens += update.Tokens;
             var logprobs = update.Logprobs is { } lp ? Logprobs(tokenizer, lp, offsets[update.Index]) : null;
