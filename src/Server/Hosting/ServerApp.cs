@@ -100,9 +100,8 @@ internal static partial class ServerApp
         limiter.OnRejected = (context, token) =>
         {
             var retry = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? (int)Math.Ceiling(after.TotalSeconds) : 60;
-            return new ValueTask(ApiResponses.WriteErrorAsync(
-                context.HttpContext,
-                new ApiException(429, $"Rate limit reached: {options.RateLimitPerMinute} requests per minute", code: "rate_limit_exceeded", type: ErrorTypes.RateLimit) { RetryAfterSeconds = Math.Max(1, retry) }));
+            var error = new ApiException(429, $"Rate limit reached: {options.RateLimitPerMinute} requests per minute", code: "rate_limit_exceeded", type: ErrorTypes.RateLimit) { RetryAfterSeconds = Math.Max(1, retry) };
+            return new ValueTask(IsGrpc(context.HttpContext) ? GrpcRefusal.WriteAsync(context.HttpContext, error) : ApiResponses.WriteErrorAsync(context.HttpContext, error));
         };
         if (options.RateLimitPerMinute <= 0)
         {
@@ -110,10 +109,17 @@ internal static partial class ServerApp
         }
 
         limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
-            context.Request.Path.StartsWithSegments("/v1", StringComparison.Ordinal) || context.Request.Path.StartsWithSegments("/tokenize", StringComparison.Ordinal) || context.Request.Path.StartsWithSegments("/detokenize", StringComparison.Ordinal)
+            IsLimited(context.Request.Path)
                 ? RateLimitPartition.GetFixedWindowLimiter(ClientKey.Get(context), _ => new FixedWindowRateLimiterOptions { PermitLimit = options.RateLimitPerMinute, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 })
                 : RateLimitPartition.GetNoLimiter("open"));
     }
+
+    private static bool IsLimited(PathString path) =>
+        path.StartsWithSegments("/v1", StringComparison.Ordinal) || path.StartsWithSegments("/tokenize", StringComparison.Ordinal)
+        || path.StartsWithSegments("/detokenize", StringComparison.Ordinal) || path.StartsWithSegments("/serving.v1.Serving", StringComparison.Ordinal);
+
+    private static bool IsGrpc(HttpContext context) =>
+        context.Request.ContentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) == true;
 
     private static Task WriteStatusAsync(StatusCodeContext status)
     {

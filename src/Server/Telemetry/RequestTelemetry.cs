@@ -22,6 +22,7 @@ internal sealed partial class RequestTelemetry
     private readonly Dictionary<int, StringBuilder>? _outputs;
     private string? _prompt;
     private long _firstToken;
+    private int _scheduled;
     private int _completed;
 
     private RequestTelemetry(GenAiMetrics metrics, TimeProvider time, string operation, Activity? activity, ILogger logger, bool logPrompts)
@@ -67,7 +68,7 @@ internal sealed partial class RequestTelemetry
         if (_activity is not null && handles.Count > 0)
         {
             handles[0].Scheduled.ContinueWith(
-                _ => AddEvent(new ActivityEvent("scheduled")),
+                _ => MarkScheduled(),
                 CancellationToken.None,
                 TaskContinuationOptions.ExecuteSynchronously | TaskContinuationOptions.OnlyOnRanToCompletion,
                 TaskScheduler.Default);
@@ -106,6 +107,9 @@ internal sealed partial class RequestTelemetry
         if (count > 0 && _firstToken == 0)
         {
             _firstToken = _time.GetTimestamp();
+
+            // A token means the request was scheduled; the engine's signal may still be on its way to the pool.
+            MarkScheduled();
             AddEvent(new ActivityEvent("first_token"));
         }
     }
@@ -156,6 +160,14 @@ internal sealed partial class RequestTelemetry
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{ResponseId} prompt {Prompt} → choice {Choice}: {Output}")]
     private static partial void LogContent(ILogger logger, string responseId, string prompt, int choice, string output);
+
+    private void MarkScheduled()
+    {
+        if (Interlocked.Exchange(ref _scheduled, 1) == 0)
+        {
+            AddEvent(new ActivityEvent("scheduled"));
+        }
+    }
 
     /// <summary>Events come from the request's thread and, for "scheduled", from the engine's; an activity's event
     /// list is not thread-safe.</summary>

@@ -16,6 +16,23 @@ public sealed class ApiKeyTests
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
+    public async Task RateLimit_PerKey_AppliesToGrpc_AsResourceExhausted()
+    {
+        await using var server = await TestServer.StartAsync(new Dictionary<string, string?> { ["ApiKeys:0"] = Key, ["ApiKeys:1"] = "other-key", ["RateLimitPerMinute"] = "2" }, grpc: true);
+        using var channel = GrpcChannel.ForAddress(server.GrpcAddress!);
+        var client = new ServingApi.ServingClient(channel);
+
+        await client.TokenizeAsync(new TokenizeRequest { Text = "a" }, Bearer(Key), cancellationToken: Ct);
+        await client.TokenizeAsync(new TokenizeRequest { Text = "a" }, Bearer(Key), cancellationToken: Ct);
+        var limited = await Assert.ThrowsAsync<RpcException>(() => client.TokenizeAsync(new TokenizeRequest { Text = "a" }, Bearer(Key), cancellationToken: Ct).ResponseAsync);
+        var other = await client.TokenizeAsync(new TokenizeRequest { Text = "a" }, Bearer("other-key"), cancellationToken: Ct);
+
+        Assert.Equal(StatusCode.ResourceExhausted, limited.StatusCode);
+        Assert.Contains("Rate limit", limited.Status.Detail, StringComparison.Ordinal);
+        Assert.NotEmpty(other.TokenIds);
+    }
+
+    [Fact]
     public async Task ServingCalls_NeedTheKey_HealthDoesNot()
     {
         await using var server = await TestServer.StartAsync(new Dictionary<string, string?> { ["ApiKeys:0"] = Key }, grpc: true);

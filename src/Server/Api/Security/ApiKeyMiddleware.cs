@@ -21,8 +21,19 @@ internal sealed class ApiKeyMiddleware
 
     public Task InvokeAsync(HttpContext context)
     {
-        if (!_keys.Enabled || IsOpen(context.Request.Path) || IsGrpcMethod(context))
+        if (!_keys.Enabled || IsOpen(context.Request.Path))
         {
+            return _next(context);
+        }
+
+        if (IsGrpcMethod(context))
+        {
+            // Refusal is the interceptor's job; a valid key still names the client for rate limits.
+            if (_keys.TryVerify(context.Request.Headers.Authorization.ToString(), out var grpcClient, out _))
+            {
+                ClientKey.Set(context, grpcClient);
+            }
+
             return _next(context);
         }
 
