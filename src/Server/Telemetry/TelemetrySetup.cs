@@ -18,7 +18,7 @@ internal static class TelemetrySetup
         services.AddSingleton<GenAiMetrics>();
         var otlp = !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT"));
         services.AddOpenTelemetry()
-            .ConfigureResource(resource => resource.AddService("serving"))
+            .ConfigureResource(resource => resource.AddService(Environment.GetEnvironmentVariable("OTEL_SERVICE_NAME") is { Length: > 0 } name ? name : "serving"))
             .WithMetrics(metrics =>
             {
                 metrics.AddMeter(EngineMetrics.MeterName, ServingTelemetry.MeterName)
