@@ -44,7 +44,9 @@ internal sealed unsafe class MappedFile : IDisposable
     /// <summary>Maps <paramref name="path"/>; an empty file cannot be mapped and is reported as malformed.</summary>
     public static MappedFile Open(string path)
     {
-        var length = new FileInfo(path).Length;
+        // FileInfo describes a symbolic link itself, not its target; Hugging Face cache snapshots are links to blobs.
+        var info = new FileInfo(path);
+        var length = info.LinkTarget is null ? info.Length : ((FileInfo?)info.ResolveLinkTarget(returnFinalTarget: true))?.Length ?? info.Length;
         if (length == 0)
         {
             throw new ModelFormatException($"{System.IO.Path.GetFileName(path)}: the file is empty");

@@ -43,8 +43,12 @@ internal sealed class ServerProcess : IDisposable
         var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "serving.dll"));
         start.ArgumentList.Add("serve");
-        start.ArgumentList.Add("--model");
-        start.ArgumentList.Add(Path.Combine(Fixtures.Stories260K, "stories260K.gguf"));
+        if (!args.Contains("--model"))
+        {
+            start.ArgumentList.Add("--model");
+            start.ArgumentList.Add(Path.Combine(Fixtures.Stories260K, "stories260K.gguf"));
+        }
+
         start.ArgumentList.Add("--port");
         start.ArgumentList.Add("0");
         foreach (var arg in args)
@@ -86,7 +90,7 @@ internal sealed class ServerProcess : IDisposable
         try
         {
             server = new ServerProcess(process, await address.Task.WaitAsync(TimeSpan.FromMinutes(1), TestContext.Current.CancellationToken), log);
-            while ((await server.Http.GetAsync("/ready", TestContext.Current.CancellationToken)).StatusCode != HttpStatusCode.OK)
+            while (!await IsReadyAsync(server))
             {
                 await Task.Delay(20, TestContext.Current.CancellationToken);
             }
@@ -95,10 +99,38 @@ internal sealed class ServerProcess : IDisposable
         }
         catch
         {
-            server?.Dispose();
-            process.Kill(entireProcessTree: true);
-            process.Dispose();
+            if (server is not null)
+            {
+                server.Dispose();
+            }
+            else
+            {
+                if (!process.HasExited)
+                {
+                    process.Kill(entireProcessTree: true);
+                }
+
+                process.Dispose();
+            }
+
             throw;
+        }
+    }
+
+    private static async Task<bool> IsReadyAsync(ServerProcess server)
+    {
+        if (server._process.HasExited)
+        {
+            throw new InvalidOperationException($"the server exited with {server._process.ExitCode} before it was ready:\n{server.Log}");
+        }
+
+        try
+        {
+            return (await server.Http.GetAsync("/ready", TestContext.Current.CancellationToken)).StatusCode == HttpStatusCode.OK;
+        }
+        catch (HttpRequestException)
+        {
+            return false;
         }
     }
 
