@@ -3,6 +3,8 @@ using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Serving.Server.Api.Errors;
 
+using Serving.Server.Telemetry;
+
 namespace Serving.Server.Grpc;
 
 /// <summary>
@@ -43,15 +45,19 @@ internal sealed partial class GrpcErrorInterceptor : Interceptor
 
     private RpcException Translate(Exception exception, ServerCallContext context)
     {
+        var telemetry = RequestTelemetry.Of(context.GetHttpContext());
         switch (exception)
         {
             case ApiException e:
+                telemetry?.Failed(e.Code ?? e.Type, e.Message);
                 LogRefused(context.Method, e.Status, e.Message);
                 return new RpcException(new Status(GrpcStatusCodes.For(e.Status), e.Message), Trailers(e));
             case OperationCanceledException or IOException when context.CancellationToken.IsCancellationRequested:
+                telemetry?.Failed("client_disconnected", "the call was cancelled");
                 LogCancelled(context.Method);
                 return new RpcException(new Status(StatusCode.Cancelled, "The call was cancelled."));
             default:
+                telemetry?.Failed("internal_error", "internal error");
                 LogFailed(exception, context.Method);
                 return new RpcException(new Status(StatusCode.Internal, "The server had an error while processing your request."));
         }

@@ -9,6 +9,7 @@ internal static class GrpcRefusal
 {
     public static Task WriteAsync(HttpContext context, ApiException error)
     {
+        Telemetry.RequestTelemetry.Of(context)?.Failed(error.Code ?? error.Type, error.Message);
         var response = context.Response;
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = "application/grpc";

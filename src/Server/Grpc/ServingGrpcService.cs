@@ -3,6 +3,7 @@ using Grpc.Core;
 using Serving.Contracts.V1;
 using Serving.Server.Api.Security;
 using Serving.Server.Inference;
+using Serving.Server.Telemetry;
 using ServingApi = Serving.Contracts.V1.Serving;
 
 namespace Serving.Server.Grpc;
@@ -25,20 +26,26 @@ internal sealed class ServingGrpcService : ServingApi.ServingBase
 
     public override async Task Generate(GenerateRequest request, IServerStreamWriter<GenerateResponse> responseStream, ServerCallContext context)
     {
+        RequestTelemetry.Of(context.GetHttpContext())?.ForModel(_service.Require(request.HasModel ? request.Model : null).Name);
         var prepared = GenerateRequestMapper.Prepare(_service, request);
         using var lease = _streams.Acquire(context.GetHttpContext());
         var handles = _service.Submit(prepared.Model, [prepared.Request], prepared.N);
+        var telemetry = Admitted(context, prepared, handles);
         try
         {
             var tokenizer = prepared.Model.Model.Tokenizer;
             var completionTokens = 0;
+            string? finish = null;
             await foreach (var update in ChoiceStream.ReadAsync(handles, context.CancellationToken))
             {
                 completionTokens += update.Tokens;
+                finish ??= update.FinishReason;
+                telemetry?.Update(update.Index, update.Tokens, update.Text);
                 await responseStream.WriteAsync(ProtoMessages.Response(update, tokenizer), context.CancellationToken);
             }
 
             await responseStream.WriteAsync(new GenerateResponse { Usage = Usage(prepared, completionTokens) }, context.CancellationToken);
+            telemetry?.Completed(ResponseId(context), finish ?? "abort", prepared.PromptTokens, completionTokens, handles.Count);
         }
         finally
         {
@@ -48,11 +55,14 @@ internal sealed class ServingGrpcService : ServingApi.ServingBase
 
     public override async Task<CompleteResponse> Complete(GenerateRequest request, ServerCallContext context)
     {
+        RequestTelemetry.Of(context.GetHttpContext())?.ForModel(_service.Require(request.HasModel ? request.Model : null).Name);
         var prepared = GenerateRequestMapper.Prepare(_service, request);
         var handles = _service.Submit(prepared.Model, [prepared.Request], prepared.N);
+        var telemetry = Admitted(context, prepared, handles);
         try
         {
             var tokenizer = prepared.Model.Model.Tokenizer;
+            string? finish = null;
             var choices = new Choice[handles.Count];
             var texts = new StringBuilder[handles.Count];
             for (var i = 0; i < choices.Length; i++)
@@ -65,6 +75,8 @@ internal sealed class ServingGrpcService : ServingApi.ServingBase
             await foreach (var update in ChoiceStream.ReadAsync(handles, context.CancellationToken))
             {
                 var choice = choices[update.Index];
+                finish ??= update.FinishReason;
+                telemetry?.Update(update.Index, update.Tokens, update.Text);
                 texts[update.Index].Append(update.Text);
                 choice.TokenIds.AddRange(update.TokenIds);
                 ProtoMessages.AddLogprobs(choice.Logprobs, update.Logprobs, tokenizer);
@@ -83,6 +95,7 @@ internal sealed class ServingGrpcService : ServingApi.ServingBase
                 response.Choices.Add(choices[i]);
             }
 
+            telemetry?.Completed(ResponseId(context), finish ?? "abort", prepared.PromptTokens, completionTokens, handles.Count);
             return response;
         }
         finally
@@ -107,6 +120,15 @@ internal sealed class ServingGrpcService : ServingApi.ServingBase
         response.Models.Add(new Model { Id = model.Name, Created = model.Created, MaxModelLen = model.MaxModelLen });
         return Task.FromResult(response);
     }
+
+    private static RequestTelemetry? Admitted(ServerCallContext context, PreparedGeneration prepared, IReadOnlyList<Scheduler.Engine.RequestHandle> handles)
+    {
+        var telemetry = RequestTelemetry.Of(context.GetHttpContext());
+        telemetry?.Admitted(prepared.Model.Name, prepared.PromptTokens, prepared.Request.MaxTokens, prepared.N, handles);
+        return telemetry;
+    }
+
+    private static string ResponseId(ServerCallContext context) => "grpc-" + context.GetHttpContext().TraceIdentifier;
 
     private static Usage Usage(PreparedGeneration prepared, int completionTokens) =>
         new() { PromptTokens = prepared.PromptTokens, CompletionTokens = completionTokens };

@@ -63,6 +63,7 @@ internal sealed class RequestTelemetryMiddleware
 
     private static string? Operation(PathString path) =>
         path.Equals("/v1/chat/completions", StringComparison.Ordinal) ? "chat"
-        : path.Equals("/v1/completions", StringComparison.Ordinal) ? "text_completion"
+        : path.Equals("/v1/completions", StringComparison.Ordinal) || path.Equals("/serving.v1.Serving/Generate", StringComparison.Ordinal)
+            || path.Equals("/serving.v1.Serving/Complete", StringComparison.Ordinal) ? "text_completion"
         : null;
 }

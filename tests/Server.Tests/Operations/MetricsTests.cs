@@ -39,6 +39,27 @@ public sealed partial class MetricsTests
     }
 
     [Fact]
+    public async Task GrpcCalls_AreCountedLikeHttpRequests()
+    {
+        var model = "metrics-grpc-" + Guid.NewGuid().ToString("N")[..8];
+        await using var server = await TestServer.StartAsync(new Dictionary<string, string?> { ["ServedModelName"] = model }, grpc: true);
+        using var channel = global::Grpc.Net.Client.GrpcChannel.ForAddress(server.GrpcAddress!);
+        var client = new Contracts.V1.Serving.ServingClient(channel);
+        await Grpc.GrpcCalls.GenerateAsync(client, Grpc.GrpcCalls.Text("Once", 4));
+        await client.CompleteAsync(Grpc.GrpcCalls.Text("Once", 3), cancellationToken: TestContext.Current.CancellationToken);
+        var bad = Grpc.GrpcCalls.Text("Once", 3);
+        bad.Temperature = 9;
+        bad.Model = model;
+        await Assert.ThrowsAsync<global::Grpc.Core.RpcException>(() => client.CompleteAsync(bad, cancellationToken: TestContext.Current.CancellationToken).ResponseAsync);
+
+        var scrape = await server.Http.GetStringAsync("/metrics", TestContext.Current.CancellationToken);
+
+        Assert.Equal(2, Count(scrape, "gen_ai_server_time_to_first_token_seconds_count", model));
+        Assert.Equal(2, Count(scrape, "serving_requests_total", model, "finish_reason=\"length\""));
+        Assert.Equal(1, Count(scrape, "serving_requests_total", model, "error_type=\"invalid_request_error\""));
+    }
+
+    [Fact]
     public async Task MetricsAndProbes_StayOpen_WhenApiKeysAreOn()
     {
         await using var server = await TestServer.StartAsync(new Dictionary<string, string?> { ["ApiKeys:0"] = "sk-x" });
