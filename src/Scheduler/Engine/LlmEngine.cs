@@ -193,6 +193,23 @@ public sealed class LlmEngine : IDisposable
         _work.Release();
     }
 
+    /// <summary>Ends every request with <see cref="FinishReason.Abort"/> after the engine loop has died (a runner
+    /// failure), so no reader waits forever. Call it only once no thread steps the engine any more.</summary>
+    public void FailAll()
+    {
+        while (_submitted.TryDequeue(out var pending))
+        {
+            _live[pending.Id] = pending;
+        }
+
+        foreach (var request in _live.Values)
+        {
+            End(request, FinishReason.Abort);
+        }
+
+        _live.Clear();
+    }
+
     /// <summary>Runs one engine step. Returns false when there was nothing to do.</summary>
     public bool Step()
     {

@@ -128,6 +128,10 @@ internal sealed partial class ModelHost : BackgroundService, IHostedLifecycleSer
         {
             _state = (int)ServingState.Failed;
             LogEngineFailed(e);
+            served.Engine.FailAll();
+
+            // The host stops on a failed background service; a non-zero exit tells the orchestrator to restart it.
+            Environment.ExitCode = 1;
             throw;
         }
     }

@@ -1,0 +1,44 @@
+using Serving.Kernels.Models;
+using Serving.Kernels.Runner;
+using Serving.Kernels.Tensors;
+using Serving.Scheduler.Engine;
+using Serving.Scheduler.Generation;
+
+namespace Serving.Scheduler.Tests.Engine;
+
+/// <summary>A runner that fails kills the engine loop; <see cref="LlmEngine.FailAll"/> then ends every request, so no
+/// reader hangs.</summary>
+public sealed class EngineFailureTests
+{
+    [Fact]
+    public async Task RunnerFailure_EndsTheLoop_AndFailAllEndsEveryRequest()
+    {
+        using var model = EngineHarness.Model(GgmlType.Q4_0);
+        using var runner = new FailingRunner(model.Config);
+        using var engine = new LlmEngine(model, runner, new EngineConfig());
+        var handles = Enumerable.Range(0, 3).Select(i => engine.Submit(new GenerationRequest { PromptTokens = [1, 5 + i], MaxTokens = 4 })).ToArray();
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => engine.RunAsync(TestContext.Current.CancellationToken));
+        var late = engine.Submit(new GenerationRequest { PromptTokens = [1, 9], MaxTokens = 4 });
+        engine.FailAll();
+
+        foreach (var handle in handles.Append(late))
+        {
+            Assert.Equal(FinishReason.Abort, await handle.Completion.WaitAsync(TestContext.Current.CancellationToken));
+            Assert.True(handle.Output.Completion.IsCompleted);
+        }
+    }
+
+    private sealed class FailingRunner(ModelConfig config) : IModelRunner
+    {
+        public ModelConfig Config => config;
+
+        public KvCacheConfig KvCache { get; } = new(64);
+
+        public void Execute(StepInput input, Span<float> logits) => throw new InvalidOperationException("device lost");
+
+        public void Dispose()
+        {
+        }
+    }
+}
