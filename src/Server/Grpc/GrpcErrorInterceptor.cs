@@ -45,7 +45,7 @@ internal sealed partial class GrpcErrorInterceptor : Interceptor
 
     private RpcException Translate(Exception exception, ServerCallContext context)
     {
-        var telemetry = RequestTelemetry.Of(context.GetHttpContext());
+        var telemetry = Telemetry(context);
         switch (exception)
         {
             case ApiException e:
@@ -60,6 +60,20 @@ internal sealed partial class GrpcErrorInterceptor : Interceptor
                 telemetry?.Failed("internal_error", "internal error");
                 LogFailed(exception, context.Method);
                 return new RpcException(new Status(StatusCode.Internal, "The server had an error while processing your request."));
+        }
+    }
+
+    /// <summary>The call's request telemetry; none when the call is not hosted by ASP.NET Core (unit tests drive the
+    /// interceptor with a bare <see cref="ServerCallContext"/>, whose <c>GetHttpContext</c> throws).</summary>
+    private static RequestTelemetry? Telemetry(ServerCallContext context)
+    {
+        try
+        {
+            return RequestTelemetry.Of(context.GetHttpContext());
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
         }
     }
 
