@@ -54,6 +54,7 @@ ENV DOTNET_ROOT=/usr/share/dotnet \
     Serving__Host=0.0.0.0 \
     Serving__Port=8000 \
     Serving__GrpcPort=8001 \
+    Serving__LogFormat=json \
     HF_HOME=/cache/huggingface
 WORKDIR /app
 COPY --from=publish-cuda /app ./
@@ -71,6 +72,7 @@ ENV ASPNETCORE_HTTP_PORTS= \
     Serving__Host=0.0.0.0 \
     Serving__Port=8000 \
     Serving__GrpcPort=8001 \
+    Serving__LogFormat=json \
     HF_HOME=/cache/huggingface
 WORKDIR /app
 COPY --from=publish-cpu /app ./
