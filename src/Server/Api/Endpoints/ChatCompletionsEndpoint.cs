@@ -50,7 +50,7 @@ internal static class ChatCompletionsEndpoint
             RequestTelemetry.Of(context)?.Admitted(model.Name, prompt.Length, generation.MaxTokens, n, handles);
             if (stream)
             {
-                await StreamAsync(context, request.StreamOptions?.IncludeUsage ?? false, model.Name, id, created, prompt.Length, model.Model.Tokenizer, handles).ConfigureAwait(false);
+                await StreamAsync(context, request.StreamOptions, model.Name, id, created, prompt.Length, model.Model.Tokenizer, handles).ConfigureAwait(false);
             }
             else
             {
@@ -101,9 +101,11 @@ internal static class ChatCompletionsEndpoint
         telemetry?.Completed(id, firstReason ?? "abort", promptTokens, completionTokens, handles.Count);
     }
 
-    private static async Task StreamAsync(HttpContext context, bool includeUsage, string modelName, string id, long created, int promptTokens, ITokenizer tokenizer, IReadOnlyList<RequestHandle> handles)
+    private static async Task StreamAsync(HttpContext context, StreamOptions? options, string modelName, string id, long created, int promptTokens, ITokenizer tokenizer, IReadOnlyList<RequestHandle> handles)
     {
         var completionTokens = 0;
+        var includeUsage = options?.IncludeUsage ?? false;
+        var continuousUsage = options?.ContinuousUsageStats ?? false;
         await ServerSentEvents.StartAsync(context).ConfigureAwait(false);
         for (var i = 0; i < handles.Count; i++)
         {
@@ -119,7 +121,8 @@ internal static class ChatCompletionsEndpoint
             completionTokens += update.Tokens;
             var logprobs = update.Logprobs is { } lp ? new ChatLogprobs(Logprobs(tokenizer, lp)) : null;
             var delta = update.FinishReason is null || update.Text.Length > 0 ? new ChatDelta(null, update.Text) : new ChatDelta(null, null);
-            await ServerSentEvents.WriteAsync(context, Chunk(id, created, modelName, new ChatChunkChoice(update.Index, delta, logprobs, update.FinishReason)), OpenAiJson.Api.ChatCompletionChunk).ConfigureAwait(false);
+            var usage = continuousUsage ? new Usage(promptTokens, completionTokens) : null;
+            await ServerSentEvents.WriteAsync(context, new ChatCompletionChunk(id, created, modelName, [new ChatChunkChoice(update.Index, delta, logprobs, update.FinishReason)], usage), OpenAiJson.Api.ChatCompletionChunk).ConfigureAwait(false);
         }
 
         if (includeUsage)

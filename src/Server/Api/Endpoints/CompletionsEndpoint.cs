@@ -121,6 +121,7 @@ internal static class CompletionsEndpoint
         HttpContext context, CompletionRequest request, string modelName, string id, long created, int promptTokens, int n, string[]? echoes, ITokenizer tokenizer, IReadOnlyList<Scheduler.Engine.RequestHandle> handles)
     {
         var includeUsage = request.StreamOptions?.IncludeUsage ?? false;
+        var continuousUsage = request.StreamOptions?.ContinuousUsageStats ?? false;
         var offsets = new int[handles.Count];
         var completionTokens = 0;
         await ServerSentEvents.StartAsync(context).ConfigureAwait(false);
@@ -143,7 +144,8 @@ internal static class CompletionsEndpoint
             completionTokens += update.Tokens;
             var logprobs = update.Logprobs is { } lp ? Logprobs(tokenizer, lp, offsets[update.Index]) : null;
             offsets[update.Index] += update.Text.Length;
-            await ServerSentEvents.WriteAsync(context, Chunk(id, created, modelName, new CompletionChoice(update.Index, update.Text, logprobs, update.FinishReason)), OpenAiJson.Api.CompletionResponse).ConfigureAwait(false);
+            var usage = continuousUsage ? new Usage(promptTokens, completionTokens) : null;
+            await ServerSentEvents.WriteAsync(context, new CompletionResponse(id, created, modelName, [new CompletionChoice(update.Index, update.Text, logprobs, update.FinishReason)], usage), OpenAiJson.Api.CompletionResponse).ConfigureAwait(false);
         }
 
         if (includeUsage)

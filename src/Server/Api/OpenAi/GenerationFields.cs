@@ -60,5 +60,6 @@ internal sealed class StreamOptions
 {
     public bool? IncludeUsage { get; set; }
 
+    /// <summary>vLLM's extension: every chunk carries the usage so far.</summary>
     public bool? ContinuousUsageStats { get; set; }
 }
