@@ -1,4 +1,5 @@
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Serving.Kernels.Tensors;
 
 namespace Serving.Kernels.Cpu.MatMul;
@@ -58,6 +59,7 @@ internal sealed unsafe class FloatMatMul<TLoader, TTiles> : IMatMulKernel
             var r = rowStart;
             for (; r + RowTile <= rowEnd; r += RowTile)
             {
+                PrefetchRows(r + RowTile, rowEnd);
                 Stored4x1(r, x, output + r);
             }
 
@@ -69,6 +71,27 @@ internal sealed unsafe class FloatMatMul<TLoader, TTiles> : IMatMulKernel
     }
 
     private byte* Row(int r) => _weights + (r * _rowBytes);
+
+    /// <summary>Touches the start of the next tile's rows. A row of fp16 weights is often exactly one 4 KiB page,
+    /// and hardware prefetchers stop at page boundaries, so each new row would otherwise start with a TLB walk and a
+    /// full memory latency on the critical path.</summary>
+    private void PrefetchRows(int first, int rowEnd)
+    {
+        if (!Sse.IsSupported)
+        {
+            return;
+        }
+
+        var last = Math.Min(first + RowTile, rowEnd);
+        for (var r = first; r < last; r++)
+        {
+            var row = Row(r);
+            Sse.Prefetch0(row);
+            Sse.Prefetch0(row + 64);
+            Sse.Prefetch0(row + 128);
+            Sse.Prefetch0(row + 192);
+        }
+    }
 
     private void Stored4x1(int r, float* x, float* y)
     {
