@@ -61,9 +61,9 @@ internal sealed partial class ModelHost : BackgroundService, IHostedLifecycleSer
 
         var engine = model.Engine;
         LogDraining(engine.Running + engine.Waiting, _options.DrainTimeoutSeconds);
-        var deadline = _time.GetTimestamp();
+        var started = _time.GetTimestamp();
         var budget = TimeSpan.FromSeconds(_options.DrainTimeoutSeconds);
-        while (engine.Running + engine.Waiting > 0 && _time.GetElapsedTime(deadline) < budget && !cancellationToken.IsCancellationRequested)
+        while (engine.Running + engine.Waiting > 0 && _time.GetElapsedTime(started) < budget && !cancellationToken.IsCancellationRequested)
         {
             await Task.Delay(DrainPoll, _time, CancellationToken.None).ConfigureAwait(false);
         }

@@ -6,8 +6,8 @@ using Serving.Scheduler.Generation;
 
 namespace Serving.Scheduler.Tests.Engine;
 
-/// <summary>A runner that fails kills the engine loop; <see cref="LlmEngine.FailAll"/> then ends every request, so no
-/// reader hangs.</summary>
+/// <summary>Ending every request at once: <see cref="LlmEngine.AbortAll"/> at the end of a drain, and
+/// <see cref="LlmEngine.FailAll"/> after a runner failure killed the engine loop, so no reader hangs.</summary>
 public sealed class EngineFailureTests
 {
     [Fact]
@@ -27,6 +27,32 @@ public sealed class EngineFailureTests
             Assert.Equal(FinishReason.Abort, await handle.Completion.WaitAsync(TestContext.Current.CancellationToken));
             Assert.True(handle.Output.Completion.IsCompleted);
         }
+    }
+
+    [Fact]
+    public void AbortAll_EndsRunningAndJustSubmittedRequests_AndFreesTheirBlocks()
+    {
+        using var model = EngineHarness.Model(GgmlType.Q4_0);
+        using var harness = new EngineHarness(model, new EngineConfig(), 64);
+        var engine = harness.Engine;
+        var running = Enumerable.Range(0, 3).Select(i => engine.Submit(new GenerationRequest { PromptTokens = [1, 5 + i], MaxTokens = 500, IgnoreEos = true })).ToArray();
+        for (var i = 0; i < 3; i++)
+        {
+            engine.Step();
+        }
+
+        var pending = engine.Submit(new GenerationRequest { PromptTokens = [1, 9], MaxTokens = 500, IgnoreEos = true });
+        Assert.True(engine.UsedBlocks > 0);
+        engine.AbortAll();
+        engine.Step();
+
+        Assert.All(running.Append(pending), h =>
+        {
+            Assert.True(h.Completion.IsCompleted, "the request did not end");
+            Assert.Equal(FinishReason.Abort, h.Completion.Result);
+        });
+        Assert.Equal(0, engine.UsedBlocks);
+        Assert.Equal(0, engine.Running + engine.Waiting);
     }
 
     private sealed class FailingRunner(ModelConfig config) : IModelRunner
