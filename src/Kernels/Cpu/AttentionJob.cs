@@ -132,15 +132,24 @@ internal sealed unsafe class AttentionJob : IParallelJob, IDisposable
         // Scores, block by block: the slots of a block are contiguous, so only one table lookup per block, and
         // eight consecutive positions are scored together (one reduction for eight dot products).
         var eightAtOnce = blockSize % 8 == 0 && _headDim % 8 == 0;
-        for (var start = 0; start < context; start += blockSize)
+        var blocks = (context + blockSize - 1) / blockSize;
+        var rowBytes = _headDim * sizeof(float);
+        for (var b = 0; b < blocks; b++)
         {
-            var keys = cache.HeadBlock(_keys, blockTable[start / blockSize], kvHead);
+            var start = b * blockSize;
+            var keys = cache.HeadBlock(_keys, blockTable[b], kvHead);
+            var next = b + 1 < blocks ? (byte*)cache.HeadBlock(_keys, blockTable[b + 1], kvHead) : null;
             var count = Math.Min(blockSize, context - start);
             var j = 0;
             if (eightAtOnce)
             {
                 for (; j + 8 <= count; j += 8)
                 {
+                    if (next != null)
+                    {
+                        Prefetch(next + (j * rowBytes), 8 * rowBytes);
+                    }
+
                     var key = keys + ((long)j * _headDim);
                     for (var g = 0; g < _group; g++)
                     {
@@ -162,16 +171,42 @@ internal sealed unsafe class AttentionJob : IParallelJob, IDisposable
         var output = _output + ((long)token * _heads * _headDim) + (firstHead * _headDim);
         for (var g = 0; g < _group; g++)
         {
-            var weights = scores + (g * _maxContext);
-            Softmax(weights, context);
-            if (_headDim == 64 && Vector512.IsHardwareAccelerated)
+            Softmax(scores + (g * _maxContext), context);
+        }
+
+        if (_headDim == 64 && Vector512.IsHardwareAccelerated)
+        {
+            // Four heads per pass over the values; a group that is not a multiple of four repeats its last head,
+            // which writes the same numbers to the same place again.
+            for (var g = 0; g < _group; g += 4)
             {
-                WeightedSum64(weights, context, blockTable, blockSize, kvHead, output + (g * _headDim));
+                var g1 = Math.Min(g + 1, _group - 1);
+                var g2 = Math.Min(g + 2, _group - 1);
+                var g3 = Math.Min(g + 3, _group - 1);
+                WeightedSum64x4(
+                    scores + (g * _maxContext), scores + (g1 * _maxContext), scores + (g2 * _maxContext), scores + (g3 * _maxContext),
+                    output + (g * _headDim), output + (g1 * _headDim), output + (g2 * _headDim), output + (g3 * _headDim),
+                    context, blockTable, blockSize, kvHead, prefetch: g == 0);
             }
-            else
+        }
+        else
+        {
+            for (var g = 0; g < _group; g++)
             {
-                WeightedSum(weights, context, blockTable, blockSize, kvHead, output + (g * _headDim));
+                WeightedSum(scores + (g * _maxContext), context, blockTable, blockSize, kvHead, output + (g * _headDim), prefetch: g == 0);
             }
+        }
+    }
+
+    /// <summary>Asks for every cache line of a range ahead of use. A head's slots of a block are one contiguous run
+    /// of a few KiB, and consecutive blocks of a sequence lie anywhere in the pool: hardware prefetchers stop at
+    /// such jumps (and at every 4 KiB page), so without this each block would begin with a full memory latency.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Prefetch(byte* start, int bytes)
+    {
+        for (var offset = 0; offset < bytes; offset += 64)
+        {
+            Sse.Prefetch0(start + offset);
         }
     }
 
@@ -227,39 +262,93 @@ internal sealed unsafe class AttentionJob : IParallelJob, IDisposable
         return Avx.Permute2x128(h0123, h4567, 0x20) + Avx.Permute2x128(h0123, h4567, 0x31);
     }
 
-    /// <summary>output = Σ weights[p] · V[p] for the common head width 64, with the sum held in four 512-bit registers
-    /// instead of being loaded and stored for every position.</summary>
-    private void WeightedSum64(float* weights, int context, ReadOnlySpan<int> blockTable, int blockSize, int kvHead, float* output)
+    /// <summary>output = Σ weights[p] · V[p] for four heads of a group at the common head width 64: each value row
+    /// is loaded once for the four, and the sixteen sums stay in registers. Per head the operations are the same
+    /// fused multiply-adds in the same order whichever heads share the pass. The first pass over a sequence
+    /// prefetches the next block while it works on the current one; later passes find the values in cache.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void WeightedSum64x4(
+        float* w0, float* w1, float* w2, float* w3, float* o0, float* o1, float* o2, float* o3,
+        int context, ReadOnlySpan<int> blockTable, int blockSize, int kvHead, bool prefetch)
     {
-        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default;
+        Vector512<float> a10 = default, a11 = default, a12 = default, a13 = default;
+        Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default;
+        Vector512<float> a30 = default, a31 = default, a32 = default, a33 = default;
+        // Block addresses are computed here rather than through KvCacheStorage.HeadBlock: a call inside the loop
+        // makes the JIT keep all sixteen sums on the stack.
+        long blockFloats = blockSize * 64;
+        var head = _values + (kvHead * blockFloats);
+        var blockStride = _kvHeads * blockFloats;
         for (var start = 0; start < context; start += blockSize)
         {
-            var values = _cache!.HeadBlock(_values, blockTable[start / blockSize], kvHead);
+            var b = start / blockSize;
+            var values = head + (blockTable[b] * blockStride);
+            var next = prefetch && start + blockSize < context ? (byte*)(head + (blockTable[b + 1] * blockStride)) : null;
             var count = Math.Min(blockSize, context - start);
             for (var j = 0; j < count; j++)
             {
-                var v = values + ((long)j * _headDim);
-                var w = Vector512.Create(weights[start + j]);
-                a0 = Vector512.FusedMultiplyAdd(Vector512.Load(v), w, a0);
-                a1 = Vector512.FusedMultiplyAdd(Vector512.Load(v + 16), w, a1);
-                a2 = Vector512.FusedMultiplyAdd(Vector512.Load(v + 32), w, a2);
-                a3 = Vector512.FusedMultiplyAdd(Vector512.Load(v + 48), w, a3);
+                if (next != null)
+                {
+                    Prefetch(next + (j * 256), 256);
+                }
+
+                var v = values + ((long)j * 64);
+                var v0 = Vector512.Load(v);
+                var v1 = Vector512.Load(v + 16);
+                var v2 = Vector512.Load(v + 32);
+                var v3 = Vector512.Load(v + 48);
+                var p = start + j;
+                var w = Vector512.Create(w0[p]);
+                a00 = Vector512.FusedMultiplyAdd(v0, w, a00);
+                a01 = Vector512.FusedMultiplyAdd(v1, w, a01);
+                a02 = Vector512.FusedMultiplyAdd(v2, w, a02);
+                a03 = Vector512.FusedMultiplyAdd(v3, w, a03);
+                w = Vector512.Create(w1[p]);
+                a10 = Vector512.FusedMultiplyAdd(v0, w, a10);
+                a11 = Vector512.FusedMultiplyAdd(v1, w, a11);
+                a12 = Vector512.FusedMultiplyAdd(v2, w, a12);
+                a13 = Vector512.FusedMultiplyAdd(v3, w, a13);
+                w = Vector512.Create(w2[p]);
+                a20 = Vector512.FusedMultiplyAdd(v0, w, a20);
+                a21 = Vector512.FusedMultiplyAdd(v1, w, a21);
+                a22 = Vector512.FusedMultiplyAdd(v2, w, a22);
+                a23 = Vector512.FusedMultiplyAdd(v3, w, a23);
+                w = Vector512.Create(w3[p]);
+                a30 = Vector512.FusedMultiplyAdd(v0, w, a30);
+                a31 = Vector512.FusedMultiplyAdd(v1, w, a31);
+                a32 = Vector512.FusedMultiplyAdd(v2, w, a32);
+                a33 = Vector512.FusedMultiplyAdd(v3, w, a33);
             }
         }
 
+        Store4(o0, a00, a01, a02, a03);
+        Store4(o1, a10, a11, a12, a13);
+        Store4(o2, a20, a21, a22, a23);
+        Store4(o3, a30, a31, a32, a33);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store4(float* output, Vector512<float> a0, Vector512<float> a1, Vector512<float> a2, Vector512<float> a3)
+    {
         a0.Store(output);
         a1.Store(output + 16);
         a2.Store(output + 32);
         a3.Store(output + 48);
     }
 
-    private void WeightedSum(float* weights, int context, ReadOnlySpan<int> blockTable, int blockSize, int kvHead, float* output)
+    private void WeightedSum(float* weights, int context, ReadOnlySpan<int> blockTable, int blockSize, int kvHead, float* output, bool prefetch)
     {
         new Span<float>(output, _headDim).Clear();
         for (var start = 0; start < context; start += blockSize)
         {
             var values = _cache!.HeadBlock(_values, blockTable[start / blockSize], kvHead);
             var count = Math.Min(blockSize, context - start);
+            if (prefetch && start + blockSize < context)
+            {
+                Prefetch((byte*)_cache.HeadBlock(_values, blockTable[(start / blockSize) + 1], kvHead), blockSize * _headDim * sizeof(float));
+            }
+
             for (var j = 0; j < count; j++)
             {
                 VectorOps.AddScaled(output, values + ((long)j * _headDim), weights[start + j], _headDim);
