@@ -27,24 +27,31 @@ internal static class ThroughputBenchmark
         };
 
         // Warm-up: every kernel and tile shape once, so the timed run measures optimised code.
-        Drive(engine, [.. Enumerable.Range(0, Math.Min(concurrency, 4)).Select(_ => engine.Submit(Request() with { MaxTokens = 4 }))]);
+        _ = Drive(engine, [.. Enumerable.Range(0, Math.Min(concurrency, 4)).Select(_ => engine.Submit(Request() with { MaxTokens = 4 }))]);
 
-        var int8Before = Int8ComputeProbe.Measure(threads: threads);
+        var bursts = new List<double> { Int8ComputeProbe.Measure(threads: threads) };
         var handles = Enumerable.Range(0, prompts).Select(_ => engine.Submit(Request())).ToArray();
-        var watch = Stopwatch.StartNew();
-        var steps = Drive(engine, handles);
-        var seconds = watch.Elapsed.TotalSeconds;
-        var int8After = Int8ComputeProbe.Measure(threads: threads);
+        var probes = new List<double>();
+        var (steps, seconds) = Drive(engine, handles, () => probes.Add(Int8ComputeProbe.Measure(repeats: 3, threads: threads)));
+        bursts.Add(Int8ComputeProbe.Measure(threads: threads));
         var parameters = model.Weights.Layers.Sum(l => l.Query.ElementCount + l.Key.ElementCount + l.Value.ElementCount + l.Output.ElementCount + l.Gate.ElementCount + l.Up.ElementCount + l.Down.ElementCount)
             + model.Weights.Output.ElementCount;
-        return new ThroughputResult(prompts, inputLength, outputLength, concurrency, seconds, steps, parameters, (int8Before + int8After) / 2);
+        probes.Sort();
+        return new ThroughputResult(prompts, inputLength, outputLength, concurrency, seconds, steps, parameters, probes[probes.Count / 2], probes[0], probes[^1], bursts.Max());
     }
 
-    private static int Drive(LlmEngine engine, RequestHandle[] handles)
+    /// <summary>Steps the engine until every request is done; returns the steps and the seconds they took. Every
+    /// <see cref="ProbeInterval"/> of stepping the int8 probe runs (outside the timed steps): the machine's compute
+    /// rate drifts during a long run, so the ceiling is sampled under the same conditions as the steps.</summary>
+    private static (int Steps, double Seconds) Drive(LlmEngine engine, RequestHandle[] handles, Action? probe = null)
     {
         var steps = 0;
+        var stepping = new Stopwatch();
+        var sinceProbe = TimeSpan.Zero;
+        probe?.Invoke();
         while (handles.Any(h => !h.Completion.IsCompleted))
         {
+            stepping.Start();
             engine.Step();
             steps++;
             foreach (var handle in handles)
@@ -53,14 +60,34 @@ internal static class ThroughputBenchmark
                 {
                 }
             }
+
+            stepping.Stop();
+            if (probe is not null && stepping.Elapsed - sinceProbe >= ProbeInterval)
+            {
+                sinceProbe = stepping.Elapsed;
+                probe();
+            }
         }
 
-        return steps;
+        return (steps, stepping.Elapsed.TotalSeconds);
     }
+
+    private static readonly TimeSpan ProbeInterval = TimeSpan.FromSeconds(2);
 }
 
 /// <summary>What <see cref="ThroughputBenchmark"/> measured.</summary>
-internal sealed record ThroughputResult(int Prompts, int InputLength, int OutputLength, int Concurrency, double Seconds, int Steps, long MatrixParameters, double Int8OpsPerSecond)
+/// <param name="Prompts">Requests run.</param>
+/// <param name="InputLength">Prompt tokens per request.</param>
+/// <param name="OutputLength">Generated tokens per request.</param>
+/// <param name="Concurrency">Most requests running together.</param>
+/// <param name="Seconds">Time spent in engine steps (probes excluded).</param>
+/// <param name="Steps">Engine steps taken.</param>
+/// <param name="MatrixParameters">Weights of all matrix products per token.</param>
+/// <param name="Int8OpsPerSecond">Median int8 rate of the probes taken during the run: the ceiling.</param>
+/// <param name="Int8Lowest">Lowest probe during the run.</param>
+/// <param name="Int8Highest">Highest probe during the run.</param>
+/// <param name="Int8Burst">Best of the short probes right before and after the run (the machine's peak).</param>
+internal sealed record ThroughputResult(int Prompts, int InputLength, int OutputLength, int Concurrency, double Seconds, int Steps, long MatrixParameters, double Int8OpsPerSecond, double Int8Lowest, double Int8Highest, double Int8Burst)
 {
     public double RequestsPerSecond => Prompts / Seconds;
 

@@ -82,7 +82,8 @@ internal static class BenchCommand
                 Console.WriteLine($"model: {loaded.Source}");
                 Console.WriteLine($"requests: {r.Prompts} × ({r.InputLength} in + {r.OutputLength} out), at most {r.Concurrency} running; {r.Steps} steps in {r.Seconds:F2} s");
                 Console.WriteLine($"throughput: {r.RequestsPerSecond:F2} req/s, {r.OutputTokensPerSecond:F1} output tok/s, {r.TotalTokensPerSecond:F1} total tok/s");
-                Console.WriteLine($"compute ceiling: {r.ComputeCeilingTokensPerSecond:F1} tok/s (int8 {r.Int8OpsPerSecond / 1e9:F0} Gop/s, {r.MatrixParameters / 1e6:F1} M matrix parameters); output at {r.OutputTokensPerSecond / r.ComputeCeilingTokensPerSecond:P0}, all tokens at {r.TotalTokensPerSecond / r.ComputeCeilingTokensPerSecond:P0}");
+                Console.WriteLine($"compute ceiling: {r.ComputeCeilingTokensPerSecond:F1} tok/s (int8 {r.Int8OpsPerSecond / 1e9:F0} Gop/s, median of the probes during the run, range {r.Int8Lowest / 1e9:F0}–{r.Int8Highest / 1e9:F0}; {r.MatrixParameters / 1e6:F1} M matrix parameters); output at {r.OutputTokensPerSecond / r.ComputeCeilingTokensPerSecond:P0}, all tokens at {r.TotalTokensPerSecond / r.ComputeCeilingTokensPerSecond:P0}");
+                Console.WriteLine($"burst int8 rate before/after the run: {r.Int8Burst / 1e9:F0} Gop/s (ceiling {r.Int8Burst / (2.0 * r.MatrixParameters):F1} tok/s); output at {r.OutputTokensPerSecond * 2.0 * r.MatrixParameters / r.Int8Burst:P0} of it");
                 return 0;
             }
             catch (Exception e) when (e is ArgumentException or IOException or Kernels.Formats.ModelFormatException)

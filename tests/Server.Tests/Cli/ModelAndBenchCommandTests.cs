@@ -64,7 +64,8 @@ public sealed class ModelAndBenchCommandTests : IDisposable
         Assert.True(result.ExitCode == 0, result.StdErr);
         Assert.Matches(@"requests: 6 × \(8 in \+ 5 out\), at most 3 running", result.StdOut);
         Assert.Matches(@"throughput: [0-9.]+ req/s, [0-9.]+ output tok/s", result.StdOut);
-        Assert.Matches(@"compute ceiling: [0-9.]+ tok/s", result.StdOut);
+        Assert.Matches(@"compute ceiling: [0-9.]+ tok/s \(int8 [0-9]+ Gop/s, median of the probes during the run, range [0-9]+–[0-9]+", result.StdOut);
+        Assert.Matches(@"burst int8 rate before/after the run: [0-9]+ Gop/s", result.StdOut);
         var bad = await ServingProcess.RunAsync("bench", "throughput", "--max-num-seqs", "0");
         Assert.Equal(1, bad.ExitCode);
         Assert.Contains("must be at least 1", bad.StdErr, StringComparison.Ordinal);
