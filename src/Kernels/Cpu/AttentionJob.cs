@@ -130,7 +130,9 @@ internal sealed unsafe class AttentionJob : IParallelJob, IDisposable
         var cache = _cache!;
 
         // Scores, block by block: the slots of a block are contiguous, so only one table lookup per block, and
-        // eight consecutive positions are scored together (one reduction for eight dot products).
+        // eight consecutive positions are scored together (one reduction for eight dot products). A head's slots of
+        // a block are a run of a few KiB and the next block is anywhere in the pool, so the next block is
+        // prefetched while this one is scored; without it every block began with a full memory latency.
         var eightAtOnce = blockSize % 8 == 0 && _headDim % 8 == 0;
         var blocks = (context + blockSize - 1) / blockSize;
         var rowBytes = _headDim * sizeof(float);
@@ -147,7 +149,7 @@ internal sealed unsafe class AttentionJob : IParallelJob, IDisposable
                 {
                     if (next != null)
                     {
-                        Prefetch(next + (j * rowBytes), 8 * rowBytes);
+                        CachePrefetch.Lines(next + (j * rowBytes), 8 * rowBytes);
                     }
 
                     var key = keys + ((long)j * _headDim);
@@ -195,18 +197,6 @@ internal sealed unsafe class AttentionJob : IParallelJob, IDisposable
             {
                 WeightedSum(scores + (g * _maxContext), context, blockTable, blockSize, kvHead, output + (g * _headDim), prefetch: g == 0);
             }
-        }
-    }
-
-    /// <summary>Asks for every cache line of a range ahead of use. A head's slots of a block are one contiguous run
-    /// of a few KiB, and consecutive blocks of a sequence lie anywhere in the pool: hardware prefetchers stop at
-    /// such jumps (and at every 4 KiB page), so without this each block would begin with a full memory latency.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Prefetch(byte* start, int bytes)
-    {
-        for (var offset = 0; offset < bytes; offset += 64)
-        {
-            Sse.Prefetch0(start + offset);
         }
     }
 
@@ -290,7 +280,7 @@ internal sealed unsafe class AttentionJob : IParallelJob, IDisposable
             {
                 if (next != null)
                 {
-                    Prefetch(next + (j * 256), 256);
+                    CachePrefetch.Lines(next + (j * 256), 256);
                 }
 
                 var v = values + ((long)j * 64);
@@ -346,7 +336,7 @@ internal sealed unsafe class AttentionJob : IParallelJob, IDisposable
             var count = Math.Min(blockSize, context - start);
             if (prefetch && start + blockSize < context)
             {
-                Prefetch((byte*)_cache.HeadBlock(_values, blockTable[(start / blockSize) + 1], kvHead), blockSize * _headDim * sizeof(float));
+                CachePrefetch.Lines((byte*)_cache.HeadBlock(_values, blockTable[(start / blockSize) + 1], kvHead), blockSize * _headDim * sizeof(float));
             }
 
             for (var j = 0; j < count; j++)
