@@ -47,9 +47,10 @@ internal abstract unsafe class InterleavedMatMul : IMatMulKernel, IDisposable
     /// Tokens go in blocks of up to <see cref="TokenBlock"/> (whose int8 activations stay in L2); within a block,
     /// rows go by pairs of groups (16 rows) and every tile of four tokens passes over a pair before the next pair,
     /// so each weight byte comes from memory once per token block and from L1 or L2 for its other tiles. While it
-    /// computes the tiles of one pair the loop prefetches the next pair, a share per tile, so the first tile of a
-    /// pair does not wait for memory. (With tiles outermost, every tile re-streamed megabytes of rows from L3 or
-    /// memory and the first pass over new rows was latency-bound.)
+    /// computes the tiles of one pair the kernel prefetches the next pair, a share per tile and one line per block
+    /// (spread out: a burst of prefetches fills the miss buffers and stalls), so the first tile of a pair does not
+    /// wait for memory. (With tiles outermost, every tile re-streamed megabytes of rows from L3 or memory and the
+    /// first pass over new rows was latency-bound.)
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Compute(in MatMulInput input, float* y, int ldy, int rowStart, int rowEnd)
@@ -88,12 +89,8 @@ internal abstract unsafe class InterleavedMatMul : IMatMulKernel, IDisposable
                 var output = y + ((long)t * ldy) + row;
                 if (paired)
                 {
-                    if (next != null)
-                    {
-                        CachePrefetch.Lines(next + ((long)(tile - firstTile) * prefetchShare), prefetchShare);
-                    }
-
-                    Group4Pair(first, first + groupBytes, q, t, output, ldy);
+                    var prefetch = next != null ? next + ((long)(tile - firstTile) * prefetchShare) : null;
+                    Group4Pair(first, first + groupBytes, q, t, output, ldy, prefetch, next != null ? prefetchShare / 64 : 0);
                 }
                 else
                 {
@@ -147,5 +144,7 @@ internal abstract unsafe class InterleavedMatMul : IMatMulKernel, IDisposable
 
     /// <summary>Two adjacent row groups (sixteen outputs) for four tokens, sharing each broadcast activation word
     /// between both groups; the result per output must equal <see cref="Group4"/>'s (batch invariance).</summary>
-    protected abstract void Group4Pair(byte* first, byte* second, QuantizedActivations q, int token, float* y, int ldy);
+    /// <remarks>The kernel also prefetches the first <paramref name="prefetchLines"/> cache lines from
+    /// <paramref name="prefetch"/>, one per block.</remarks>
+    protected abstract void Group4Pair(byte* first, byte* second, QuantizedActivations q, int token, float* y, int ldy, byte* prefetch, int prefetchLines);
 }

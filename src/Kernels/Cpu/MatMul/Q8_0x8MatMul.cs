@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Serving.Kernels.Quantization;
 using Serving.Kernels.Tensors;
 
@@ -74,22 +75,22 @@ internal sealed unsafe class Q8_0x8MatMul : InterleavedMatMul
         }
     }
 
-    protected override void Group4Pair(byte* first, byte* second, QuantizedActivations q, int token, float* y, int ldy)
+    protected override void Group4Pair(byte* first, byte* second, QuantizedActivations q, int token, float* y, int ldy, byte* prefetch, int prefetchLines)
     {
         if (FiniteScales)
         {
-            Group4Pair<F16FiniteRowLoader>(first, second, q, token, y, ldy);
+            Group4Pair<F16FiniteRowLoader>(first, second, q, token, y, ldy, prefetch, prefetchLines);
         }
         else
         {
-            Group4Pair<F16RowLoader>(first, second, q, token, y, ldy);
+            Group4Pair<F16RowLoader>(first, second, q, token, y, ldy, prefetch, prefetchLines);
         }
     }
 
     /// <summary>Sixteen rows × four tokens: each broadcast activation word feeds both groups' products. Per output
     /// the operations are those of <see cref="Group4{TScales}"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Group4Pair<TScales>(byte* first, byte* second, QuantizedActivations q, int token, float* y, int ldy)
+    private void Group4Pair<TScales>(byte* first, byte* second, QuantizedActivations q, int token, float* y, int ldy, byte* prefetch, int prefetchLines)
         where TScales : struct, IFloatRowLoader
     {
         var stride = GroupBlockBytes;
@@ -110,6 +111,11 @@ internal sealed unsafe class Q8_0x8MatMul : InterleavedMatMul
         Vector256<float> b0 = default, b1 = default, b2 = default, b3 = default;
         for (var b = 0; b < blocks; b++)
         {
+            if (b < prefetchLines)
+            {
+                Sse.Prefetch0(prefetch + (b * 64));
+            }
+
             var blockA = first + (b * stride);
             var blockB = second + (b * stride);
             var o = b * 32;
