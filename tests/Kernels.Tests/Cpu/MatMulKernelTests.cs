@@ -35,6 +35,50 @@ public sealed unsafe class MatMulKernelTests
         var kernel = interleaved ? MatMulKernels.For(weight) : MatMulKernels.ForStoredLayout(weight);
         Assert.Equal(interleaved && InterleavedLayout.Supports(rows), kernel is Q4_0x8MatMul or Q8_0x8MatMul);
 
+        AssertMatchesFloat64(weight, kernel, tokens);
+        (kernel as IDisposable)?.Dispose();
+    }
+
+    /// <summary>Zero block scales (any values) and subnormal ones: with only zeros the interleaved kernels rewrite
+    /// those blocks and use the integer-only scale conversion; a subnormal scale keeps the multiply-based one.
+    /// Either way every product stays exact to rounding, for one token and for tiles of four.</summary>
+    [Theory]
+    [InlineData(GgmlType.Q4_0, false, "Normal")]
+    [InlineData(GgmlType.Q4_0, true, "Finite")]
+    [InlineData(GgmlType.Q8_0, false, "Normal")]
+    [InlineData(GgmlType.Q8_0, true, "Finite")]
+    public void Zero_and_subnormal_block_scales_keep_products_exact(GgmlType type, bool subnormal, string expected)
+    {
+        const int rows = 40;
+        const int columns = 160;
+        var tensor = new SyntheticTensor("w", type, [rows, columns], SyntheticTensorKind.Matrix, 21);
+        using var weightBytes = new NativeBuffer<byte>(tensor.ByteLength);
+        SyntheticModel.Fill(tensor, new Span<byte>(weightBytes.Pointer, (int)tensor.ByteLength));
+        var rowBytes = GgmlTypeInfo.ByteCount(type, columns);
+        var blockBytes = rowBytes / (columns / 32);
+        foreach (var (row, block) in new[] { (3, 1), (17, 0), (30, 4), (31, 4) })
+        {
+            *(ushort*)(weightBytes.Pointer + (row * rowBytes) + (block * blockBytes)) = 0;
+        }
+
+        *(ushort*)(weightBytes.Pointer + (20 * rowBytes) + (2 * blockBytes)) = 0x8000;
+        if (subnormal)
+        {
+            *(ushort*)(weightBytes.Pointer + (9 * rowBytes) + (2 * blockBytes)) = 0x0003;
+        }
+
+        var weight = new WeightTensor("w", type, [rows, columns], (nint)weightBytes.Pointer, tensor.ByteLength);
+        var kernel = (InterleavedMatMul)MatMulKernels.For(weight);
+        Assert.Equal(expected, kernel.Scales.ToString());
+        AssertMatchesFloat64(weight, kernel, 1);
+        AssertMatchesFloat64(weight, kernel, 9);
+        kernel.Dispose();
+    }
+
+    private static void AssertMatchesFloat64(WeightTensor weight, IMatMulKernel kernel, int tokens)
+    {
+        var rows = (int)weight.Rows;
+        var columns = (int)weight.Columns;
         var random = new Random(5);
         using var x = new NativeBuffer<float>(tokens * columns);
         for (var i = 0; i < tokens * columns; i++)
@@ -48,7 +92,6 @@ public sealed unsafe class MatMulKernelTests
         using var y = new NativeBuffer<float>(tokens * rows);
         kernel.Compute(input, y.Pointer, rows, 0, 16);
         kernel.Compute(input, y.Pointer, rows, 16, rows);
-        (kernel as IDisposable)?.Dispose();
 
         var w = new float[columns];
         for (var r = 0; r < rows; r++)

@@ -107,31 +107,66 @@ internal abstract unsafe class InterleavedMatMul : IMatMulKernel, IDisposable
     /// <summary>First byte of row group <paramref name="group"/> in the repacked buffer.</summary>
     protected byte* GroupStart(long group) => _packed.Pointer + (group * Blocks * GroupBlockBytes);
 
-    /// <summary>Whether every block scale is finite, so the cheaper fp16 conversion
-    /// (<see cref="F16FiniteRowLoader"/>) applies to them; set by <see cref="Repack"/>.</summary>
-    protected bool FiniteScales { get; private set; }
+    /// <summary>Which fp16 conversion the block scales allow; set by <see cref="Repack"/>.</summary>
+    internal BlockScaleForm Scales { get; private set; }
 
-    /// <summary>Repacks every row group, in parallel; subclass constructors call it once.</summary>
+    /// <summary>
+    /// Repacks every row group, in parallel; subclass constructors call it once. A block with a zero scale
+    /// contributes exactly zero; when no scale is subnormal or non-finite, such blocks get scale 1 and values whose
+    /// integer dot product with any activations is exactly zero (<see cref="ZeroBlock"/>), so every scale is normal
+    /// and converts with integer operations alone: the float multiply it saves shares the two vector pipes that
+    /// the integer dot products are bound by.
+    /// </summary>
     protected void Repack()
     {
         Parallel.For(0, Rows / InterleavedLayout.Rows, RepackGroup);
-        FiniteScales = true;
         var groups = Rows / InterleavedLayout.Rows;
-        for (long g = 0; g < groups && FiniteScales; g++)
+        var form = BlockScaleForm.Normal;
+        for (long g = 0; g < groups; g++)
         {
             for (var b = 0; b < Blocks; b++)
             {
                 var scales = (ushort*)(GroupStart(g) + (b * GroupBlockBytes));
                 for (var r = 0; r < InterleavedLayout.Rows; r++)
                 {
-                    if ((scales[r] & 0x7C00) == 0x7C00)
+                    var exponent = scales[r] & 0x7C00;
+                    if (exponent == 0x7C00)
                     {
-                        FiniteScales = false;
+                        form = BlockScaleForm.Any;
+                    }
+                    else if (exponent == 0 && (scales[r] & 0x03FF) != 0 && form == BlockScaleForm.Normal)
+                    {
+                        form = BlockScaleForm.Finite;
                     }
                 }
             }
         }
+
+        if (form == BlockScaleForm.Normal)
+        {
+            for (long g = 0; g < groups; g++)
+            {
+                for (var b = 0; b < Blocks; b++)
+                {
+                    var block = GroupStart(g) + (b * GroupBlockBytes);
+                    for (var r = 0; r < InterleavedLayout.Rows; r++)
+                    {
+                        if ((((ushort*)block)[r] & 0x7FFF) == 0)
+                        {
+                            ((ushort*)block)[r] = 0x3C00;
+                            ZeroBlock(block + InterleavedLayout.ScaleBytes, r);
+                        }
+                    }
+                }
+            }
+        }
+
+        Scales = form;
     }
+
+    /// <summary>Rewrites row <paramref name="row"/>'s values in one repacked block (starting at
+    /// <paramref name="values"/>) so that its integer dot product with any activations is exactly zero.</summary>
+    protected abstract void ZeroBlock(byte* values, int row);
 
     /// <summary>Writes row group <paramref name="group"/> (8 rows, every block) from the stored weights.</summary>
     protected abstract void RepackGroup(int group);

@@ -24,13 +24,17 @@ internal sealed unsafe class Q8_0x8MatMul : InterleavedMatMul
 
     protected override void Group1(byte* group, QuantizedActivations q, int token, float* y)
     {
-        if (FiniteScales)
+        switch (Scales)
         {
-            Group1<F16FiniteRowLoader>(group, q, token, y);
-        }
-        else
-        {
-            Group1<F16RowLoader>(group, q, token, y);
+            case BlockScaleForm.Normal:
+                Group1<F16NormalRowLoader>(group, q, token, y);
+                break;
+            case BlockScaleForm.Finite:
+                Group1<F16FiniteRowLoader>(group, q, token, y);
+                break;
+            default:
+                Group1<F16RowLoader>(group, q, token, y);
+                break;
         }
     }
 
@@ -65,25 +69,33 @@ internal sealed unsafe class Q8_0x8MatMul : InterleavedMatMul
 
     protected override void Group4(byte* group, QuantizedActivations q, int token, float* y, int ldy)
     {
-        if (FiniteScales)
+        switch (Scales)
         {
-            Group4<F16FiniteRowLoader>(group, q, token, y, ldy);
-        }
-        else
-        {
-            Group4<F16RowLoader>(group, q, token, y, ldy);
+            case BlockScaleForm.Normal:
+                Group4<F16NormalRowLoader>(group, q, token, y, ldy);
+                break;
+            case BlockScaleForm.Finite:
+                Group4<F16FiniteRowLoader>(group, q, token, y, ldy);
+                break;
+            default:
+                Group4<F16RowLoader>(group, q, token, y, ldy);
+                break;
         }
     }
 
     protected override void Group4Pair(byte* first, byte* second, QuantizedActivations q, int token, float* y, int ldy, byte* prefetch, int prefetchLines)
     {
-        if (FiniteScales)
+        switch (Scales)
         {
-            Group4Pair<F16FiniteRowLoader>(first, second, q, token, y, ldy, prefetch, prefetchLines);
-        }
-        else
-        {
-            Group4Pair<F16RowLoader>(first, second, q, token, y, ldy, prefetch, prefetchLines);
+            case BlockScaleForm.Normal:
+                Group4Pair<F16NormalRowLoader>(first, second, q, token, y, ldy, prefetch, prefetchLines);
+                break;
+            case BlockScaleForm.Finite:
+                Group4Pair<F16FiniteRowLoader>(first, second, q, token, y, ldy, prefetch, prefetchLines);
+                break;
+            default:
+                Group4Pair<F16RowLoader>(first, second, q, token, y, ldy, prefetch, prefetchLines);
+                break;
         }
     }
 
@@ -212,6 +224,15 @@ internal sealed unsafe class Q8_0x8MatMul : InterleavedMatMul
         a1.Store(y + ldy);
         a2.Store(y + (2 * ldy));
         a3.Store(y + (3 * ldy));
+    }
+
+    /// <summary>Every byte of the row's chunks becomes 0x80: the offset-binary byte 0x80 is the value 0.</summary>
+    protected override void ZeroBlock(byte* values, int row)
+    {
+        for (var k = 0; k < 8; k++)
+        {
+            ((uint*)values)[(k * InterleavedLayout.Rows) + row] = 0x80808080u;
+        }
     }
 
     /// <summary>Adding 128 to a two's-complement byte flips its top bit, so four weights are offset with one xor.</summary>
