@@ -30,6 +30,36 @@ public sealed class WorkerPoolTests
         Assert.Equal([1, 1], job.Counts);
     }
 
+    /// <summary>Waits far longer than the spin phase on both sides: workers idle between jobs and a caller whose
+    /// workers are still busy both end up blocked and must be woken, never missing a job or returning early.</summary>
+    [Fact]
+    public void Threads_that_blocked_between_and_during_jobs_are_woken()
+    {
+        using var pool = new WorkerPool(3);
+        var job = new SlowJob(3, slowThread: 2);
+        for (var i = 0; i < 12; i++)
+        {
+            Thread.Sleep(15);
+            pool.Run(job);
+            Assert.All(job.Counts, c => Assert.Equal(i + 1, c));
+        }
+    }
+
+    private sealed class SlowJob(int threads, int slowThread) : IParallelJob
+    {
+        public int[] Counts { get; } = new int[threads];
+
+        public void Execute(int threadIndex)
+        {
+            if (threadIndex == slowThread)
+            {
+                Thread.Sleep(15);
+            }
+
+            Counts[threadIndex]++;
+        }
+    }
+
     private sealed class CountingJob(int threads) : IParallelJob
     {
         public int[] Counts { get; } = new int[threads];
