@@ -53,15 +53,24 @@ internal sealed unsafe class Q4_0x8MatMul : InterleavedMatMul
         {
             var block = group + (b * stride);
             var x = xq + (b * 32);
-            // Two accumulators halve the chain of dependent vpdpbusd instructions.
-            var low = Vector256.Create(-8 * xsum[b]);
-            var high = Vector256<int>.Zero;
-            for (var k = 0; k < 4; k++)
-            {
-                var raw = Vector256.Load(block + InterleavedLayout.ScaleBytes + (k * 32));
-                low = IntegerDot.Accumulate(low, raw & mask, Broadcast(x + (8 * k)));
-                high = IntegerDot.Accumulate(high, (raw.AsUInt16() >>> 4).AsByte() & mask, Broadcast(x + (8 * k) + 4));
-            }
+            // Four accumulators (low and high nibbles of chunks 0/2 and 1/3) keep the chains of dependent vpdpbusd
+            // two long: with more independent work in flight the core keeps more weight loads outstanding, which is
+            // what a memory-latency hiccup needs (mean rate +20 % at 72–81 GB/s in an A/B; int32 sums are exact, so
+            // the outputs are unchanged).
+            var raw0 = Vector256.Load(block + InterleavedLayout.ScaleBytes);
+            var raw1 = Vector256.Load(block + InterleavedLayout.ScaleBytes + 32);
+            var raw2 = Vector256.Load(block + InterleavedLayout.ScaleBytes + 64);
+            var raw3 = Vector256.Load(block + InterleavedLayout.ScaleBytes + 96);
+            var low0 = IntegerDot.Accumulate(Vector256.Create(-8 * xsum[b]), raw0 & mask, Broadcast(x));
+            var high0 = IntegerDot.Accumulate(Vector256<int>.Zero, (raw0.AsUInt16() >>> 4).AsByte() & mask, Broadcast(x + 4));
+            var low1 = IntegerDot.Accumulate(Vector256<int>.Zero, raw1 & mask, Broadcast(x + 8));
+            var high1 = IntegerDot.Accumulate(Vector256<int>.Zero, (raw1.AsUInt16() >>> 4).AsByte() & mask, Broadcast(x + 12));
+            low0 = IntegerDot.Accumulate(low0, raw2 & mask, Broadcast(x + 16));
+            high0 = IntegerDot.Accumulate(high0, (raw2.AsUInt16() >>> 4).AsByte() & mask, Broadcast(x + 20));
+            low1 = IntegerDot.Accumulate(low1, raw3 & mask, Broadcast(x + 24));
+            high1 = IntegerDot.Accumulate(high1, (raw3.AsUInt16() >>> 4).AsByte() & mask, Broadcast(x + 28));
+            var low = low0 + low1;
+            var high = high0 + high1;
 
             var scale = TScales.Load8(block, 0) * Vector256.Create(xs[b]);
             acc = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(low + high), scale, acc);

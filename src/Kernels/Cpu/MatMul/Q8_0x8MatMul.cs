@@ -52,16 +52,20 @@ internal sealed unsafe class Q8_0x8MatMul : InterleavedMatMul
         {
             var block = group + (b * stride);
             var x = xq + (b * 32);
-            var even = Vector256.Create(-128 * xsum[b]);
-            var odd = Vector256<int>.Zero;
-            for (var k = 0; k < 8; k += 2)
-            {
-                even = IntegerDot.Accumulate(even, Vector256.Load(block + InterleavedLayout.ScaleBytes + (k * 32)), Broadcast(x + (4 * k)));
-                odd = IntegerDot.Accumulate(odd, Vector256.Load(block + InterleavedLayout.ScaleBytes + (k * 32) + 32), Broadcast(x + (4 * k) + 4));
-            }
+            // Four accumulators keep the chains of dependent vpdpbusd two long, as in Q4_0x8MatMul's one-token
+            // kernel: more independent work in flight keeps more weight loads outstanding.
+            var values = block + InterleavedLayout.ScaleBytes;
+            var a0 = IntegerDot.Accumulate(Vector256.Create(-128 * xsum[b]), Vector256.Load(values), Broadcast(x));
+            var a1 = IntegerDot.Accumulate(Vector256<int>.Zero, Vector256.Load(values + 32), Broadcast(x + 4));
+            var a2 = IntegerDot.Accumulate(Vector256<int>.Zero, Vector256.Load(values + 64), Broadcast(x + 8));
+            var a3 = IntegerDot.Accumulate(Vector256<int>.Zero, Vector256.Load(values + 96), Broadcast(x + 12));
+            a0 = IntegerDot.Accumulate(a0, Vector256.Load(values + 128), Broadcast(x + 16));
+            a1 = IntegerDot.Accumulate(a1, Vector256.Load(values + 160), Broadcast(x + 20));
+            a2 = IntegerDot.Accumulate(a2, Vector256.Load(values + 192), Broadcast(x + 24));
+            a3 = IntegerDot.Accumulate(a3, Vector256.Load(values + 224), Broadcast(x + 28));
 
             var scale = TScales.Load8(block, 0) * Vector256.Create(xs[b]);
-            acc = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(even + odd), scale, acc);
+            acc = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle((a0 + a1) + (a2 + a3)), scale, acc);
         }
 
         acc.Store(y);
