@@ -191,6 +191,18 @@ internal sealed unsafe class AttentionJob : IParallelJob, IDisposable
                     context, blockTable, blockSize, kvHead, prefetch: g == 0);
             }
         }
+        else if (_headDim == 128 && Vector512.IsHardwareAccelerated)
+        {
+            // The head width of most 7B–70B models: two heads per pass (sixteen 512-bit sums), the last one
+            // repeated for an odd group.
+            for (var g = 0; g < _group; g += 2)
+            {
+                var g1 = Math.Min(g + 1, _group - 1);
+                WeightedSum128x2(
+                    scores + (g * _maxContext), scores + (g1 * _maxContext), output + (g * _headDim), output + (g1 * _headDim),
+                    context, blockTable, blockSize, kvHead, prefetch: g == 0);
+            }
+        }
         else
         {
             for (var g = 0; g < _group; g++)
@@ -316,6 +328,69 @@ internal sealed unsafe class AttentionJob : IParallelJob, IDisposable
         Store4(o1, a10, a11, a12, a13);
         Store4(o2, a20, a21, a22, a23);
         Store4(o3, a30, a31, a32, a33);
+    }
+
+    /// <summary>output = Σ weights[p] · V[p] for two heads of a group at head width 128, as
+    /// <see cref="WeightedSum64x4"/> does for four heads of width 64.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void WeightedSum128x2(
+        float* w0, float* w1, float* o0, float* o1, int context, ReadOnlySpan<int> blockTable, int blockSize, int kvHead, bool prefetch)
+    {
+        Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default;
+        Vector512<float> a04 = default, a05 = default, a06 = default, a07 = default;
+        Vector512<float> a10 = default, a11 = default, a12 = default, a13 = default;
+        Vector512<float> a14 = default, a15 = default, a16 = default, a17 = default;
+        long blockFloats = blockSize * 128;
+        var head = _values + (kvHead * blockFloats);
+        var blockStride = _kvHeads * blockFloats;
+        for (var start = 0; start < context; start += blockSize)
+        {
+            var b = start / blockSize;
+            var values = head + (blockTable[b] * blockStride);
+            var next = prefetch && start + blockSize < context ? (byte*)(head + (blockTable[b + 1] * blockStride)) : null;
+            var count = Math.Min(blockSize, context - start);
+            for (var j = 0; j < count; j++)
+            {
+                if (next != null)
+                {
+                    CachePrefetch.Lines(next + (j * 512), 512);
+                }
+
+                var v = values + ((long)j * 128);
+                var p = start + j;
+                var x0 = Vector512.Create(w0[p]);
+                var x1 = Vector512.Create(w1[p]);
+                var v0 = Vector512.Load(v);
+                a00 = Vector512.FusedMultiplyAdd(v0, x0, a00);
+                a10 = Vector512.FusedMultiplyAdd(v0, x1, a10);
+                var v1 = Vector512.Load(v + 16);
+                a01 = Vector512.FusedMultiplyAdd(v1, x0, a01);
+                a11 = Vector512.FusedMultiplyAdd(v1, x1, a11);
+                var v2 = Vector512.Load(v + 32);
+                a02 = Vector512.FusedMultiplyAdd(v2, x0, a02);
+                a12 = Vector512.FusedMultiplyAdd(v2, x1, a12);
+                var v3 = Vector512.Load(v + 48);
+                a03 = Vector512.FusedMultiplyAdd(v3, x0, a03);
+                a13 = Vector512.FusedMultiplyAdd(v3, x1, a13);
+                var v4 = Vector512.Load(v + 64);
+                a04 = Vector512.FusedMultiplyAdd(v4, x0, a04);
+                a14 = Vector512.FusedMultiplyAdd(v4, x1, a14);
+                var v5 = Vector512.Load(v + 80);
+                a05 = Vector512.FusedMultiplyAdd(v5, x0, a05);
+                a15 = Vector512.FusedMultiplyAdd(v5, x1, a15);
+                var v6 = Vector512.Load(v + 96);
+                a06 = Vector512.FusedMultiplyAdd(v6, x0, a06);
+                a16 = Vector512.FusedMultiplyAdd(v6, x1, a16);
+                var v7 = Vector512.Load(v + 112);
+                a07 = Vector512.FusedMultiplyAdd(v7, x0, a07);
+                a17 = Vector512.FusedMultiplyAdd(v7, x1, a17);
+            }
+        }
+
+        Store4(o0, a00, a01, a02, a03);
+        Store4(o0 + 64, a04, a05, a06, a07);
+        Store4(o1, a10, a11, a12, a13);
+        Store4(o1 + 64, a14, a15, a16, a17);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

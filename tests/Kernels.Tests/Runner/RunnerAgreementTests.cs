@@ -31,16 +31,18 @@ public sealed class RunnerAgreementTests
         Assert.True(worst <= tolerance, $"max relative logit error {worst:E3} exceeds {tolerance:E1}");
     }
 
-    /// <summary>Head width 64 with 16-slot blocks and contexts past one block: the attention paths that score eight
-    /// positions at once and sum the values of four query heads per pass in registers, with groups of eight (two
-    /// full passes), six and three query heads per KV head (a last pass that repeats a head).</summary>
+    /// <summary>Head widths 64 and 128 with 16-slot blocks and contexts past one block: the attention paths that
+    /// score eight positions at once and sum the values of four (width 64) or two (width 128) query heads per pass
+    /// in registers, with groups that fill every pass and groups whose last pass repeats a head.</summary>
     [Theory]
-    [InlineData(8, 1)]
-    [InlineData(12, 2)]
-    [InlineData(6, 2)]
-    public void Wide_heads_use_the_vectorised_attention_paths_correctly(int heads, int kvHeads)
+    [InlineData(8, 1, 64)]
+    [InlineData(12, 2, 64)]
+    [InlineData(6, 2, 64)]
+    [InlineData(4, 1, 128)]
+    [InlineData(6, 2, 128)]
+    public void Wide_heads_use_the_vectorised_attention_paths_correctly(int heads, int kvHeads, int headDim)
     {
-        var config = SmallConfig() with { HiddenSize = heads * 64, HeadCount = heads, KvHeadCount = kvHeads, HeadDim = 64, LayerCount = 1, IntermediateSize = 128, RopeDimensions = 64 };
+        var config = SmallConfig() with { HiddenSize = heads * headDim, HeadCount = heads, KvHeadCount = kvHeads, HeadDim = headDim, LayerCount = 1, IntermediateSize = 128, RopeDimensions = headDim };
         using var model = new InMemoryModel(config, GgmlType.F32, seed: 5);
         Assert.True(RunScript(config, model.Weights, blockSize: 16) <= 1e-4);
     }
