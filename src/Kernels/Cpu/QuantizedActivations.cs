@@ -34,10 +34,15 @@ internal sealed unsafe class QuantizedActivations : IDisposable
     public int* Sums => _sums.Pointer;
 
     /// <summary>Quantizes <paramref name="tokens"/> rows of <paramref name="columns"/> floats (row stride = columns).</summary>
-    public void Quantize(float* x, int tokens, int columns)
+    public void Quantize(float* x, int tokens, int columns) => Quantize(x, 0, tokens, columns);
+
+    /// <summary>Quantizes rows <paramref name="firstToken"/> to <paramref name="endToken"/> (exclusive) of
+    /// <paramref name="x"/>, whose row 0 is at <paramref name="x"/>, into the same rows here; threads may quantize
+    /// disjoint row ranges at once.</summary>
+    public void Quantize(float* x, int firstToken, int endToken, int columns)
     {
-        var blocks = (long)tokens * columns / 32;
-        for (long b = 0; b < blocks; b++)
+        var blocks = (long)endToken * columns / 32;
+        for (var b = (long)firstToken * columns / 32; b < blocks; b++)
         {
             if (Avx2.IsSupported)
             {

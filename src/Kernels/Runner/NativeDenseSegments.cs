@@ -15,6 +15,7 @@ internal sealed unsafe class NativeDenseSegments : IDenseSegments
     private readonly IMatMulKernel _output;
     private readonly float[] _outputNorm;
     private readonly MatMulJob _matMul;
+    private readonly TokenRowsJob _rows;
     private readonly QuantizedActivations _quantized;
     private readonly NativeBuffer<float> _normed;
     private readonly NativeBuffer<float> _projected;
@@ -26,6 +27,7 @@ internal sealed unsafe class NativeDenseSegments : IDenseSegments
         _config = config;
         _pool = pool;
         _matMul = new MatMulJob(pool.ThreadCount);
+        _rows = new TokenRowsJob(pool.ThreadCount);
         _layers = new LayerKernels[config.LayerCount];
         for (var i = 0; i < config.LayerCount; i++)
         {
@@ -47,8 +49,14 @@ internal sealed unsafe class NativeDenseSegments : IDenseSegments
     {
         var c = _config;
         var kernels = _layers[layer];
-        Normalize(x, kernels.AttentionNorm, _normed.Pointer, tokens);
-        _matMul.Set(Prepare(_normed.Pointer, tokens, c.HiddenSize, kernels.QkvQuantized));
+        var quantized = kernels.QkvQuantized ? _quantized : null;
+        fixed (float* weight = kernels.AttentionNorm)
+        {
+            _rows.SetNorm(x, weight, _normed.Pointer, tokens, c.HiddenSize, c.RmsNormEps, quantized);
+            _rows.Run(_pool);
+        }
+
+        _matMul.Set(new MatMulInput(_normed.Pointer, quantized, tokens, c.HiddenSize));
         _matMul.Add(kernels.Query, q);
         _matMul.Add(kernels.Key, k);
         _matMul.Add(kernels.Value, v);
@@ -66,16 +74,24 @@ internal sealed unsafe class NativeDenseSegments : IDenseSegments
         _matMul.Set(Prepare(attended, tokens, c.QDim, kernels.Output.UsesQuantizedInput));
         _matMul.Add(kernels.Output, _projected.Pointer);
         _pool.Run(_matMul);
-        VectorOps.Add(x, _projected.Pointer, tokens * c.HiddenSize);
 
-        Normalize(x, kernels.FeedForwardNorm, _normed.Pointer, tokens);
-        _matMul.Set(Prepare(_normed.Pointer, tokens, c.HiddenSize, kernels.GateUpQuantized));
+        var gateUpInput = kernels.GateUpQuantized ? _quantized : null;
+        fixed (float* weight = kernels.FeedForwardNorm)
+        {
+            _rows.SetResidualNorm(x, _projected.Pointer, weight, _normed.Pointer, tokens, c.HiddenSize, c.RmsNormEps, gateUpInput);
+            _rows.Run(_pool);
+        }
+
+        _matMul.Set(new MatMulInput(_normed.Pointer, gateUpInput, tokens, c.HiddenSize));
         _matMul.Add(kernels.Gate, _gate.Pointer);
         _matMul.Add(kernels.Up, _up.Pointer);
         _pool.Run(_matMul);
-        VectorOps.SiluMultiply(_gate.Pointer, _up.Pointer, tokens * c.IntermediateSize);
 
-        _matMul.Set(Prepare(_gate.Pointer, tokens, c.IntermediateSize, kernels.Down.UsesQuantizedInput));
+        var downInput = kernels.Down.UsesQuantizedInput ? _quantized : null;
+        _rows.SetSiluMultiply(_gate.Pointer, _up.Pointer, tokens, c.IntermediateSize, downInput);
+        _rows.Run(_pool);
+
+        _matMul.Set(new MatMulInput(_gate.Pointer, downInput, tokens, c.IntermediateSize));
         _matMul.Add(kernels.Down, _projected.Pointer);
         _pool.Run(_matMul);
         VectorOps.Add(x, _projected.Pointer, tokens * c.HiddenSize);
@@ -109,18 +125,6 @@ internal sealed unsafe class NativeDenseSegments : IDenseSegments
         foreach (var buffer in new[] { _normed, _projected, _gate, _up })
         {
             buffer.Dispose();
-        }
-    }
-
-    private void Normalize(float* source, float[] weight, float* destination, int tokens)
-    {
-        var dim = _config.HiddenSize;
-        fixed (float* w = weight)
-        {
-            for (var t = 0; t < tokens; t++)
-            {
-                VectorOps.RmsNorm(source + ((long)t * dim), w, destination + ((long)t * dim), dim, _config.RmsNormEps);
-            }
         }
     }
 
