@@ -50,7 +50,70 @@ internal static class BenchCommand
                 return 1;
             }
         });
-        return new Command("bench", "Benchmarks") { latency, Throughput(), BenchServeCommand.Create() };
+        return new Command("bench", "Benchmarks") { latency, Throughput(), KernelsCommand(), BenchServeCommand.Create() };
+    }
+
+    private static Command KernelsCommand()
+    {
+        var dtype = new Option<string>("--dtype") { Description = "Weight type of the matrices: q4_0, q8_0 or f16", DefaultValueFactory = _ => "q4_0" };
+        var tokens = new Option<int>("--tokens") { Description = "Tokens per matrix product (1: single-stream decode)", DefaultValueFactory = _ => 1 };
+        var layers = new Option<int>("--layers") { Description = "TinyLlama-1.1B layers of random weights (4 ≈ 106 MB at Q4_0, more than the caches)", DefaultValueFactory = _ => 4 };
+        var rounds = new Option<int>("--rounds") { Description = "Rounds, each after its own bandwidth and int8 probes", DefaultValueFactory = _ => 6 };
+        var repeats = new Option<int>("--repeats") { Description = "Timed passes over all layers per round", DefaultValueFactory = _ => 10 };
+        var context = new Option<int>("--attention-context") { Description = "Context of the paged-attention measurement (0: skip it)", DefaultValueFactory = _ => 1024 };
+        var headDim = new Option<int>("--head-dim") { Description = "Head width for attention", DefaultValueFactory = _ => 64 };
+        var kvHeads = new Option<int>("--kv-heads") { Description = "KV heads for attention (32 query heads)", DefaultValueFactory = _ => 4 };
+        var threads = new Option<int>("--threads") { Description = "Kernel threads (0: one per core)", DefaultValueFactory = _ => 0 };
+        var command = new Command("kernels", "The matrix and attention kernels alone on random TinyLlama-shaped weights, each round against the bandwidth and int8 rate measured before it")
+        {
+            dtype, tokens, layers, rounds, repeats, context, headDim, kvHeads, threads,
+        };
+        command.SetAction(result =>
+        {
+            using var logging = CliLogging.Create(verbose: false);
+            var logger = logging.CreateLogger("bench");
+            try
+            {
+                var type = result.GetValue(dtype)?.ToUpperInvariant() switch
+                {
+                    "Q4_0" => Kernels.Tensors.GgmlType.Q4_0,
+                    "Q8_0" => Kernels.Tensors.GgmlType.Q8_0,
+                    "F16" => Kernels.Tensors.GgmlType.F16,
+                    _ => throw new ArgumentException($"--dtype must be q4_0, q8_0 or f16, not '{result.GetValue(dtype)}'"),
+                };
+                if (result.GetValue(tokens) < 1 || result.GetValue(layers) < 1 || result.GetValue(rounds) < 1 || result.GetValue(repeats) < 1 || result.GetValue(context) < 0)
+                {
+                    throw new ArgumentException("--tokens, --layers, --rounds and --repeats must be at least 1, --attention-context at least 0");
+                }
+
+                if (result.GetValue(context) > 0 && (result.GetValue(headDim) is < 8 or > 256 || result.GetValue(headDim) % 8 != 0 || result.GetValue(kvHeads) is < 1 or > 32 || 32 % result.GetValue(kvHeads) != 0))
+                {
+                    throw new ArgumentException("--head-dim must be a multiple of 8 from 8 to 256 and --kv-heads a divisor of 32");
+                }
+
+                foreach (var r in KernelBenchmark.MatMul(type, result.GetValue(layers), result.GetValue(tokens), result.GetValue(rounds), result.GetValue(repeats), result.GetValue(threads)))
+                {
+                    Console.WriteLine($"matmul {result.GetValue(dtype)} tokens={result.GetValue(tokens)}: weights at {r.MeanWeightRate / 1e9:F1} GB/s mean, {r.BestWeightRate / 1e9:F1} best (read bandwidth {r.ReadBandwidth / 1e9:F1} GB/s: {r.MeanWeightRate / r.ReadBandwidth:P0} mean); {r.MeanOpsPerSecond / 1e9:F0} Gop/s mean (int8 rate {r.Int8OpsPerSecond / 1e9:F0} Gop/s: {r.MeanOpsPerSecond / r.Int8OpsPerSecond:P0})");
+                }
+
+                if (result.GetValue(context) > 0)
+                {
+                    var bytes = 2.0 * 22 * result.GetValue(context) * result.GetValue(kvHeads) * result.GetValue(headDim) * sizeof(float);
+                    foreach (var seconds in KernelBenchmark.Attention(result.GetValue(context), result.GetValue(headDim), result.GetValue(kvHeads), result.GetValue(rounds), result.GetValue(threads)))
+                    {
+                        Console.WriteLine($"attention context={result.GetValue(context)} head-dim={result.GetValue(headDim)} kv-heads={result.GetValue(kvHeads)}: {seconds * 1e3:F3} ms per token over 22 layers ({bytes / seconds / 1e9:F1} GB/s of K/V), best of 20");
+                    }
+                }
+
+                return 0;
+            }
+            catch (ArgumentException e)
+            {
+                logger.LogError("{Message}", e.Message);
+                return 1;
+            }
+        });
+        return command;
     }
 
     private static Command Throughput()
