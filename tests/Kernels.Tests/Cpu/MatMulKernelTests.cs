@@ -24,6 +24,8 @@ public sealed unsafe class MatMulKernelTests
     [InlineData(GgmlType.Q8_0, 6, true)]
     [InlineData(GgmlType.Q4_0, 1, true)]
     [InlineData(GgmlType.Q4_0, 9, true)]
+    [InlineData(GgmlType.Q8_0, 37, true)]
+    [InlineData(GgmlType.Q4_0, 37, true)]
     public void Kernel_matches_float64_product(GgmlType type, int tokens, bool interleaved)
     {
         // Float kernels also get ragged shapes (rows not a multiple of 4, columns not of 8) to reach their tails.
