@@ -5,9 +5,10 @@ using Serving.Kernels.Tensors;
 namespace Serving.Kernels.Cpu.MatMul;
 
 /// <summary>
-/// What the interleaved ("x8") integer kernels share: the repacked buffer, its geometry, and the walk over tiles of
-/// four tokens × one row group. Subclasses fill the buffer (<see cref="RepackGroup"/>) and compute one row group for
-/// one or four tokens; a virtual call per row group (64 blocks of work) costs nothing measurable.
+/// What the interleaved ("x8") integer kernels share: the repacked buffer, its geometry and scale form, and the walk
+/// over tiles of four tokens × 16-row pairs (see <see cref="Compute"/>). Subclasses fill the buffer
+/// (<see cref="RepackGroup"/>) and compute one row group for one or four tokens, or a pair for four; a virtual call
+/// per row group (64 blocks of work) costs nothing measurable.
 /// </summary>
 internal abstract unsafe class InterleavedMatMul : IMatMulKernel, IDisposable
 {
