@@ -8,10 +8,15 @@ namespace Serving.Kernels.Cpu;
 internal static unsafe class CachePrefetch
 {
     /// <summary>Asks for every 64-byte cache line of <paramref name="bytes"/> bytes from <paramref name="start"/>;
-    /// harmless past the end of an allocation (a prefetch never faults).</summary>
+    /// harmless past the end of an allocation (a prefetch never faults). Does nothing on CPUs without SSE.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Lines(byte* start, int bytes)
     {
+        if (!Sse.IsSupported)
+        {
+            return;
+        }
+
         for (var offset = 0; offset < bytes; offset += 64)
         {
             Sse.Prefetch0(start + offset);

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Serving.Kernels.Cpu;
 
 /// <summary>
@@ -37,6 +39,7 @@ internal sealed unsafe class KvCacheStorage : IDisposable
 
     /// <summary>Start of <paramref name="kvHead"/>'s slots in <paramref name="block"/> of a layer's key or value
     /// array; slot j of the block is <c>j × headDim</c> floats further.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public float* HeadBlock(float* layer, int block, int kvHead) =>
         layer + ((((long)block * KvHeads) + kvHead) * BlockSize * HeadDim);
 

@@ -1,5 +1,4 @@
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 using Serving.Kernels.Tensors;
 
 namespace Serving.Kernels.Cpu.MatMul;
@@ -77,19 +76,10 @@ internal sealed unsafe class FloatMatMul<TLoader, TTiles> : IMatMulKernel
     /// full memory latency on the critical path.</summary>
     private void PrefetchRows(int first, int rowEnd)
     {
-        if (!Sse.IsSupported)
-        {
-            return;
-        }
-
         var last = Math.Min(first + RowTile, rowEnd);
         for (var r = first; r < last; r++)
         {
-            var row = Row(r);
-            Sse.Prefetch0(row);
-            Sse.Prefetch0(row + 64);
-            Sse.Prefetch0(row + 128);
-            Sse.Prefetch0(row + 192);
+            CachePrefetch.Lines(Row(r), 256);
         }
     }
 
