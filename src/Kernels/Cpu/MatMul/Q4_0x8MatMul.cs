@@ -79,6 +79,75 @@ internal sealed unsafe class Q4_0x8MatMul : InterleavedMatMul
         acc.Store(y);
     }
 
+    protected override void Group1x4(byte* group, long sectionBytes, QuantizedActivations q, float* y, int sectionRows)
+    {
+        switch (Scales)
+        {
+            case BlockScaleForm.Normal:
+                Group1x4<F16NormalRowLoader>(group, sectionBytes, q, y, sectionRows);
+                break;
+            case BlockScaleForm.Finite:
+                Group1x4<F16FiniteRowLoader>(group, sectionBytes, q, y, sectionRows);
+                break;
+            default:
+                Group1x4<F16RowLoader>(group, sectionBytes, q, y, sectionRows);
+                break;
+        }
+    }
+
+    /// <summary>Each broadcast activation word feeds all four groups; low and high nibbles keep separate
+    /// accumulators, so with four groups eight independent vpdpbusd chains are in flight.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Group1x4<TScales>(byte* group, long sectionBytes, QuantizedActivations q, float* y, int sectionRows)
+        where TScales : struct, IFloatRowLoader
+    {
+        var stride = GroupBlockBytes;
+        var blocks = Blocks;
+        var g0 = group;
+        var g1 = g0 + sectionBytes;
+        var g2 = g1 + sectionBytes;
+        var g3 = g2 + sectionBytes;
+        var mask = Vector256.Create((byte)0x0F);
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        for (var b = 0; b < blocks; b++)
+        {
+            var o = b * stride;
+            var x = q.Values + (b * 32);
+            var offset = Vector256.Create(-8 * q.Sums[b]);
+            Vector256<int> low0 = offset, low1 = offset, low2 = offset, low3 = offset;
+            Vector256<int> high0 = default, high1 = default, high2 = default, high3 = default;
+            for (var k = 0; k < 4; k++)
+            {
+                var c = o + InterleavedLayout.ScaleBytes + (k * 32);
+                var raw0 = Vector256.Load(g0 + c);
+                var raw1 = Vector256.Load(g1 + c);
+                var raw2 = Vector256.Load(g2 + c);
+                var raw3 = Vector256.Load(g3 + c);
+                var xl = Broadcast(x + (8 * k));
+                var xh = Broadcast(x + (8 * k) + 4);
+                low0 = IntegerDot.Accumulate(low0, raw0 & mask, xl);
+                high0 = IntegerDot.Accumulate(high0, (raw0.AsUInt16() >>> 4).AsByte() & mask, xh);
+                low1 = IntegerDot.Accumulate(low1, raw1 & mask, xl);
+                high1 = IntegerDot.Accumulate(high1, (raw1.AsUInt16() >>> 4).AsByte() & mask, xh);
+                low2 = IntegerDot.Accumulate(low2, raw2 & mask, xl);
+                high2 = IntegerDot.Accumulate(high2, (raw2.AsUInt16() >>> 4).AsByte() & mask, xh);
+                low3 = IntegerDot.Accumulate(low3, raw3 & mask, xl);
+                high3 = IntegerDot.Accumulate(high3, (raw3.AsUInt16() >>> 4).AsByte() & mask, xh);
+            }
+
+            var xs = Vector256.Create(q.Scales[b]);
+            a0 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(low0 + high0), TScales.Load8(g0 + o, 0) * xs, a0);
+            a1 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(low1 + high1), TScales.Load8(g1 + o, 0) * xs, a1);
+            a2 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(low2 + high2), TScales.Load8(g2 + o, 0) * xs, a2);
+            a3 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(low3 + high3), TScales.Load8(g3 + o, 0) * xs, a3);
+        }
+
+        a0.Store(y);
+        a1.Store(y + sectionRows);
+        a2.Store(y + (2 * sectionRows));
+        a3.Store(y + (3 * sectionRows));
+    }
+
     protected override void Group4(byte* group, QuantizedActivations q, int token, float* y, int ldy)
     {
         switch (Scales)

@@ -71,6 +71,70 @@ internal sealed unsafe class Q8_0x8MatMul : InterleavedMatMul
         acc.Store(y);
     }
 
+    protected override void Group1x4(byte* group, long sectionBytes, QuantizedActivations q, float* y, int sectionRows)
+    {
+        switch (Scales)
+        {
+            case BlockScaleForm.Normal:
+                Group1x4<F16NormalRowLoader>(group, sectionBytes, q, y, sectionRows);
+                break;
+            case BlockScaleForm.Finite:
+                Group1x4<F16FiniteRowLoader>(group, sectionBytes, q, y, sectionRows);
+                break;
+            default:
+                Group1x4<F16RowLoader>(group, sectionBytes, q, y, sectionRows);
+                break;
+        }
+    }
+
+    /// <summary>Each broadcast activation word feeds all four groups; two accumulators per group (even and odd
+    /// chunks) keep eight independent vpdpbusd chains in flight.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Group1x4<TScales>(byte* group, long sectionBytes, QuantizedActivations q, float* y, int sectionRows)
+        where TScales : struct, IFloatRowLoader
+    {
+        var stride = GroupBlockBytes;
+        var blocks = Blocks;
+        var g0 = group;
+        var g1 = g0 + sectionBytes;
+        var g2 = g1 + sectionBytes;
+        var g3 = g2 + sectionBytes;
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        for (var b = 0; b < blocks; b++)
+        {
+            var o = b * stride;
+            var x = q.Values + (b * 32);
+            var offset = Vector256.Create(-128 * q.Sums[b]);
+            Vector256<int> even0 = offset, even1 = offset, even2 = offset, even3 = offset;
+            Vector256<int> odd0 = default, odd1 = default, odd2 = default, odd3 = default;
+            for (var k = 0; k < 8; k += 2)
+            {
+                var c = o + InterleavedLayout.ScaleBytes + (k * 32);
+                var xe = Broadcast(x + (4 * k));
+                var xo = Broadcast(x + (4 * k) + 4);
+                even0 = IntegerDot.Accumulate(even0, Vector256.Load(g0 + c), xe);
+                odd0 = IntegerDot.Accumulate(odd0, Vector256.Load(g0 + c + 32), xo);
+                even1 = IntegerDot.Accumulate(even1, Vector256.Load(g1 + c), xe);
+                odd1 = IntegerDot.Accumulate(odd1, Vector256.Load(g1 + c + 32), xo);
+                even2 = IntegerDot.Accumulate(even2, Vector256.Load(g2 + c), xe);
+                odd2 = IntegerDot.Accumulate(odd2, Vector256.Load(g2 + c + 32), xo);
+                even3 = IntegerDot.Accumulate(even3, Vector256.Load(g3 + c), xe);
+                odd3 = IntegerDot.Accumulate(odd3, Vector256.Load(g3 + c + 32), xo);
+            }
+
+            var xs = Vector256.Create(q.Scales[b]);
+            a0 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(even0 + odd0), TScales.Load8(g0 + o, 0) * xs, a0);
+            a1 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(even1 + odd1), TScales.Load8(g1 + o, 0) * xs, a1);
+            a2 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(even2 + odd2), TScales.Load8(g2 + o, 0) * xs, a2);
+            a3 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(even3 + odd3), TScales.Load8(g3 + o, 0) * xs, a3);
+        }
+
+        a0.Store(y);
+        a1.Store(y + sectionRows);
+        a2.Store(y + (2 * sectionRows));
+        a3.Store(y + (3 * sectionRows));
+    }
+
     protected override void Group4(byte* group, QuantizedActivations q, int token, float* y, int ldy)
     {
         switch (Scales)
