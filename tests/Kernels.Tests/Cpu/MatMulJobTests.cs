@@ -19,6 +19,10 @@ public sealed unsafe class MatMulJobTests
     [InlineData(GgmlType.Q8_0, 1, 2)]
     [InlineData(GgmlType.Q8_0, 5, 2)]
     [InlineData(GgmlType.F16, 1, 2)]
+    [InlineData(GgmlType.F16, 1, 3)]
+    [InlineData(GgmlType.F32, 1, 2)]
+    [InlineData(GgmlType.BF16, 1, 2)]
+    [InlineData(GgmlType.F16, 5, 2)]
     public void Each_row_is_computed_once_and_equals_the_kernel_alone(GgmlType type, int tokens, int threads)
     {
         const int columns = 96;
@@ -66,7 +70,7 @@ public sealed unsafe class MatMulJobTests
             k += region.Length;
         }
 
-        Assert.Equal(type != GgmlType.F16 && InterleavedLayout.Supports(256), matrices.Kernels[0] is ISectionedMatMulKernel);
+        Assert.Equal(type is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 || InterleavedLayout.Supports(256), matrices.Kernels[0] is ISectionedMatMulKernel);
     }
 
     /// <summary>Random weights of several shapes and their kernels (interleaved where the CPU allows).</summary>

@@ -9,10 +9,10 @@ namespace Serving.Kernels.Cpu.MatMul;
 /// order whatever the tile: one accumulator over the whole vectors, its horizontal sum, then the leftover columns one
 /// by one. So a token's result does not depend on how many other tokens share the step: batching never changes a
 /// sequence's logits. Single-token steps read the stored weights directly (four rows give four independent FMA
-/// chains); batched steps first widen four rows once into an fp32 panel (fp16/bf16 widening costs more instructions
+/// chains; given sections, four rows a section apart); batched steps first widen four rows once into an fp32 panel (fp16/bf16 widening costs more instructions
 /// than the multiply-adds it feeds) and reuse it for every token.
 /// </summary>
-internal sealed unsafe class FloatMatMul<TLoader, TTiles> : IMatMulKernel
+internal sealed unsafe class FloatMatMul<TLoader, TTiles> : ISectionedMatMulKernel
     where TLoader : struct, IFloatRowLoader
     where TTiles : struct, IFloatTiles
 {
@@ -42,6 +42,25 @@ internal sealed unsafe class FloatMatMul<TLoader, TTiles> : IMatMulKernel
     public int Rows { get; }
 
     public bool UsesQuantizedInput => false;
+
+    /// <summary>Four, one per row that <see cref="IFloatTiles.Stored4x1"/> reads: four far-apart rows instead of four
+    /// adjacent ones (whose streams are only a row apart) keep more weight bytes in flight per core.</summary>
+    public int Sections => RowTile;
+
+    public void ComputeSections(in MatMulInput input, float* y, int rowStart, int rowEnd, int sectionRows)
+    {
+        var sums = stackalloc float[RowTile];
+        var x = input.Values;
+        for (var r = rowStart; r < rowEnd; r++)
+        {
+            TTiles.Stored4x1<TLoader>(Row(r), Row(r + sectionRows), Row(r + (2 * sectionRows)), Row(r + (3 * sectionRows)), x, _vectorEnd, sums);
+            for (var k = 0; k < RowTile; k++)
+            {
+                var row = r + (k * sectionRows);
+                y[row] = sums[k] + Tail(Row(row), x);
+            }
+        }
+    }
 
     public void Compute(in MatMulInput input, float* y, int ldy, int rowStart, int rowEnd)
     {
