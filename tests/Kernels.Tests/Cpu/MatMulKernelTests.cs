@@ -15,6 +15,7 @@ public sealed unsafe class MatMulKernelTests
     [InlineData(GgmlType.F32, 1, false)]
     [InlineData(GgmlType.F32, 7, false)]
     [InlineData(GgmlType.F16, 5, false)]
+    [InlineData(GgmlType.F16, 3, false)]
     [InlineData(GgmlType.BF16, 4, false)]
     [InlineData(GgmlType.Q8_0, 1, false)]
     [InlineData(GgmlType.Q8_0, 6, false)]

@@ -70,20 +70,24 @@ internal sealed unsafe class FloatMatMul<TLoader, TTiles> : ISectionedMatMulKern
             return;
         }
 
-        for (var t = 0; t < input.Tokens; t++)
+        // Rows outermost: two or three tokens read each tile of rows while it is in L1, not the whole range once per
+        // token.
+        var r = rowStart;
+        for (; r + RowTile <= rowEnd; r += RowTile)
         {
-            var x = input.Values + ((long)t * _columns);
-            var output = y + ((long)t * ldy);
-            var r = rowStart;
-            for (; r + RowTile <= rowEnd; r += RowTile)
+            PrefetchRows(r + RowTile, rowEnd);
+            for (var t = 0; t < input.Tokens; t++)
             {
-                PrefetchRows(r + RowTile, rowEnd);
-                Stored4x1(r, x, output + r);
+                Stored4x1(r, input.Values + ((long)t * _columns), y + ((long)t * ldy) + r);
             }
+        }
 
-            for (; r < rowEnd; r++)
+        for (; r < rowEnd; r++)
+        {
+            for (var t = 0; t < input.Tokens; t++)
             {
-                output[r] = TTiles.Stored1x1<TLoader>(Row(r), x, _vectorEnd) + Tail(Row(r), x);
+                var x = input.Values + ((long)t * _columns);
+                y[((long)t * ldy) + r] = TTiles.Stored1x1<TLoader>(Row(r), x, _vectorEnd) + Tail(Row(r), x);
             }
         }
     }
