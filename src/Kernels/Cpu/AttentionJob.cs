@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 using Serving.Kernels.Runner;
 
 namespace Serving.Kernels.Cpu;
@@ -17,6 +16,11 @@ internal sealed unsafe class AttentionJob : IParallelJob, IDisposable
     private readonly int _group;
     private readonly int _headDim;
     private readonly int _maxContext;
+    private readonly int _blockSize;
+
+    /// <summary>Floats between two heads' score rows: the context rounded up to whole blocks, because scores are
+    /// computed for every slot of a block, also those past the end of the context (never read).</summary>
+    private readonly int _scoreStride;
     private readonly float _scale;
     private readonly NativeBuffer<float> _scores;
     private StepInput? _input;
@@ -27,15 +31,17 @@ internal sealed unsafe class AttentionJob : IParallelJob, IDisposable
     private KvCacheStorage? _cache;
     private int _nextItem;
 
-    public AttentionJob(int heads, int kvHeads, int headDim, int maxContext, int threads)
+    public AttentionJob(int heads, int kvHeads, int headDim, int maxContext, int blockSize, int threads)
     {
         _heads = heads;
         _kvHeads = kvHeads;
         _group = heads / kvHeads;
         _headDim = headDim;
         _maxContext = maxContext;
+        _blockSize = blockSize;
+        _scoreStride = (maxContext + blockSize - 1) / blockSize * blockSize;
         _scale = 1f / MathF.Sqrt(headDim);
-        _scores = new NativeBuffer<float>((long)threads * _group * maxContext);
+        _scores = new NativeBuffer<float>((long)threads * _group * _scoreStride);
     }
 
     public void Set(StepInput input, float* queries, float* output, KvCacheStorage cache, int layer)
@@ -53,7 +59,7 @@ internal sealed unsafe class AttentionJob : IParallelJob, IDisposable
     {
         var input = _input!;
         var items = input.TokenCount * _kvHeads;
-        var scores = _scores.Pointer + ((long)threadIndex * _group * _maxContext);
+        var scores = _scores.Pointer + ((long)threadIndex * _group * _scoreStride);
         while (true)
         {
             var item = Interlocked.Increment(ref _nextItem) - 1;
@@ -129,43 +135,25 @@ internal sealed unsafe class AttentionJob : IParallelJob, IDisposable
         var query = _queries + ((long)token * _heads * _headDim) + (firstHead * _headDim);
         var cache = _cache!;
 
-        // Scores, block by block: the slots of a block are contiguous, so only one table lookup per block, and
-        // eight consecutive positions are scored together (one reduction for eight dot products). A head's slots of
-        // a block are a run of a few KiB and the next block is anywhere in the pool, so the next block is
-        // prefetched while this one is scored; without it every block began with a full memory latency.
-        var eightAtOnce = Avx.IsSupported && blockSize % 8 == 0 && _headDim % 8 == 0;
+        // Scores, block by block, one table lookup per block. Keys are stored transposed within a block (one row of
+        // blockSize slots per dimension), so a block's scores are sums over dimensions of a key row times a
+        // broadcast query element, with no horizontal reductions. A head's slots of a block are a run of a few KiB
+        // and the next block can be anywhere in the pool, so the first pass over a block prefetches the next one.
         var blocks = (context + blockSize - 1) / blockSize;
-        var rowBytes = _headDim * sizeof(float);
         for (var b = 0; b < blocks; b++)
         {
-            var start = b * blockSize;
             var keys = cache.HeadBlock(_keys, blockTable[b], kvHead);
             var next = b + 1 < blocks ? (byte*)cache.HeadBlock(_keys, blockTable[b + 1], kvHead) : null;
-            var count = Math.Min(blockSize, context - start);
-            var j = 0;
-            if (eightAtOnce)
+            var blockScores = scores + (b * blockSize);
+            if (_group == 1)
             {
-                for (; j + 8 <= count; j += 8)
-                {
-                    if (next != null)
-                    {
-                        CachePrefetch.Lines(next + (j * rowBytes), 8 * rowBytes);
-                    }
-
-                    var key = keys + ((long)j * _headDim);
-                    for (var g = 0; g < _group; g++)
-                    {
-                        (Dot8(query + (g * _headDim), key) * Vector256.Create(_scale)).Store(scores + (g * _maxContext) + start + j);
-                    }
-                }
+                ScoreBlock1(query, keys, blockScores, next);
             }
-
-            for (; j < count; j++)
+            else
             {
-                var key = keys + ((long)j * _headDim);
-                for (var g = 0; g < _group; g++)
+                for (var g = 0; g < _group; g += 8)
                 {
-                    scores[(g * _maxContext) + start + j] = VectorOps.Dot(query + (g * _headDim), key, _headDim) * _scale;
+                    ScoreBlock8(query, g, keys, blockScores, g == 0 ? next : null);
                 }
             }
         }
@@ -173,7 +161,7 @@ internal sealed unsafe class AttentionJob : IParallelJob, IDisposable
         var output = _output + ((long)token * _heads * _headDim) + (firstHead * _headDim);
         for (var g = 0; g < _group; g++)
         {
-            Softmax(scores + (g * _maxContext), context);
+            Softmax(scores + (g * _scoreStride), context);
         }
 
         if (_headDim == 64 && Vector512.IsHardwareAccelerated)
@@ -186,7 +174,7 @@ internal sealed unsafe class AttentionJob : IParallelJob, IDisposable
                 var g2 = Math.Min(g + 2, _group - 1);
                 var g3 = Math.Min(g + 3, _group - 1);
                 WeightedSum64x4(
-                    scores + (g * _maxContext), scores + (g1 * _maxContext), scores + (g2 * _maxContext), scores + (g3 * _maxContext),
+                    scores + (g * _scoreStride), scores + (g1 * _scoreStride), scores + (g2 * _scoreStride), scores + (g3 * _scoreStride),
                     output + (g * _headDim), output + (g1 * _headDim), output + (g2 * _headDim), output + (g3 * _headDim),
                     context, blockTable, blockSize, kvHead, prefetch: g == 0);
             }
@@ -199,7 +187,7 @@ internal sealed unsafe class AttentionJob : IParallelJob, IDisposable
             {
                 var g1 = Math.Min(g + 1, _group - 1);
                 WeightedSum128x2(
-                    scores + (g * _maxContext), scores + (g1 * _maxContext), output + (g * _headDim), output + (g1 * _headDim),
+                    scores + (g * _scoreStride), scores + (g1 * _scoreStride), output + (g * _headDim), output + (g1 * _headDim),
                     context, blockTable, blockSize, kvHead, prefetch: g == 0);
             }
         }
@@ -207,61 +195,165 @@ internal sealed unsafe class AttentionJob : IParallelJob, IDisposable
         {
             for (var g = 0; g < _group; g++)
             {
-                WeightedSum(scores + (g * _maxContext), context, blockTable, blockSize, kvHead, output + (g * _headDim), prefetch: g == 0);
+                WeightedSum(scores + (g * _scoreStride), context, blockTable, blockSize, kvHead, output + (g * _headDim), prefetch: g == 0);
             }
         }
     }
 
-    /// <summary>Dot products of <paramref name="query"/> with the keys of eight consecutive slots of one block (contiguous, headDim apart),
-    /// reduced together with a horizontal-add tree: lane j holds the score of slot j.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private Vector256<float> Dot8(float* query, float* key)
+    /// <summary>Scores of eight heads of a group (from <paramref name="firstHead"/>; past the group's end the last
+    /// head repeats, writing the same numbers again) for every slot of one block of transposed keys. Each key row
+    /// is loaded once for the eight heads; each score is one fused multiply-add per dimension in dimension order,
+    /// whatever the vector width, so results do not depend on the CPU's widths or on the other heads.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void ScoreBlock8(float* query, int firstHead, float* keys, float* scores, byte* next)
     {
-        long stride = _headDim;
-        Vector256<float> a0, a1, a2, a3, a4, a5, a6, a7;
-        if (Vector512.IsHardwareAccelerated && _headDim % 16 == 0)
+        var q = stackalloc float*[8];
+        var s = stackalloc float*[8];
+        for (var i = 0; i < 8; i++)
         {
-            // 512-bit products halve the instruction count; each sum then folds to 256 bits for the reduction tree.
-            Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default;
-            Vector512<float> b4 = default, b5 = default, b6 = default, b7 = default;
-            for (var i = 0; i < _headDim; i += 16)
-            {
-                var q = Vector512.Load(query + i);
-                var k = key + i;
-                b0 = Vector512.FusedMultiplyAdd(q, Vector512.Load(k), b0);
-                b1 = Vector512.FusedMultiplyAdd(q, Vector512.Load(k + stride), b1);
-                b2 = Vector512.FusedMultiplyAdd(q, Vector512.Load(k + (2 * stride)), b2);
-                b3 = Vector512.FusedMultiplyAdd(q, Vector512.Load(k + (3 * stride)), b3);
-                b4 = Vector512.FusedMultiplyAdd(q, Vector512.Load(k + (4 * stride)), b4);
-                b5 = Vector512.FusedMultiplyAdd(q, Vector512.Load(k + (5 * stride)), b5);
-                b6 = Vector512.FusedMultiplyAdd(q, Vector512.Load(k + (6 * stride)), b6);
-                b7 = Vector512.FusedMultiplyAdd(q, Vector512.Load(k + (7 * stride)), b7);
-            }
-
-            (a0, a1, a2, a3) = (b0.GetLower() + b0.GetUpper(), b1.GetLower() + b1.GetUpper(), b2.GetLower() + b2.GetUpper(), b3.GetLower() + b3.GetUpper());
-            (a4, a5, a6, a7) = (b4.GetLower() + b4.GetUpper(), b5.GetLower() + b5.GetUpper(), b6.GetLower() + b6.GetUpper(), b7.GetLower() + b7.GetUpper());
-        }
-        else
-        {
-            a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = Vector256<float>.Zero;
-            for (var i = 0; i < _headDim; i += 8)
-            {
-                var q = Vector256.Load(query + i);
-                var k = key + i;
-                a0 = Vector256.FusedMultiplyAdd(q, Vector256.Load(k), a0);
-                a1 = Vector256.FusedMultiplyAdd(q, Vector256.Load(k + stride), a1);
-                a2 = Vector256.FusedMultiplyAdd(q, Vector256.Load(k + (2 * stride)), a2);
-                a3 = Vector256.FusedMultiplyAdd(q, Vector256.Load(k + (3 * stride)), a3);
-                a4 = Vector256.FusedMultiplyAdd(q, Vector256.Load(k + (4 * stride)), a4);
-                a5 = Vector256.FusedMultiplyAdd(q, Vector256.Load(k + (5 * stride)), a5);
-                a6 = Vector256.FusedMultiplyAdd(q, Vector256.Load(k + (6 * stride)), a6);
-                a7 = Vector256.FusedMultiplyAdd(q, Vector256.Load(k + (7 * stride)), a7);
-            }
+            var head = Math.Min(firstHead + i, _group - 1);
+            q[i] = query + (head * _headDim);
+            s[i] = scores + (head * _scoreStride);
         }
 
-        var h0123 = Avx.HorizontalAdd(Avx.HorizontalAdd(a0, a1), Avx.HorizontalAdd(a2, a3));
-        var h4567 = Avx.HorizontalAdd(Avx.HorizontalAdd(a4, a5), Avx.HorizontalAdd(a6, a7));
-        return Avx.Permute2x128(h0123, h4567, 0x20) + Avx.Permute2x128(h0123, h4567, 0x31);
+        float* q0 = q[0], q1 = q[1], q2 = q[2], q3 = q[3], q4 = q[4], q5 = q[5], q6 = q[6], q7 = q[7];
+        var blockSize = _blockSize;
+        var rowBytes = blockSize * sizeof(float);
+        var c = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; c + 16 <= blockSize; c += 16)
+            {
+                Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+                for (var d = 0; d < _headDim; d++)
+                {
+                    if (next != null && c == 0)
+                    {
+                        CachePrefetch.Lines(next + (d * rowBytes), rowBytes);
+                    }
+
+                    var k = Vector512.Load(keys + (d * blockSize) + c);
+                    a0 = Vector512.FusedMultiplyAdd(Vector512.Create(q0[d]), k, a0);
+                    a1 = Vector512.FusedMultiplyAdd(Vector512.Create(q1[d]), k, a1);
+                    a2 = Vector512.FusedMultiplyAdd(Vector512.Create(q2[d]), k, a2);
+                    a3 = Vector512.FusedMultiplyAdd(Vector512.Create(q3[d]), k, a3);
+                    a4 = Vector512.FusedMultiplyAdd(Vector512.Create(q4[d]), k, a4);
+                    a5 = Vector512.FusedMultiplyAdd(Vector512.Create(q5[d]), k, a5);
+                    a6 = Vector512.FusedMultiplyAdd(Vector512.Create(q6[d]), k, a6);
+                    a7 = Vector512.FusedMultiplyAdd(Vector512.Create(q7[d]), k, a7);
+                }
+
+                var scale = Vector512.Create(_scale);
+                (a0 * scale).Store(s[0] + c);
+                (a1 * scale).Store(s[1] + c);
+                (a2 * scale).Store(s[2] + c);
+                (a3 * scale).Store(s[3] + c);
+                (a4 * scale).Store(s[4] + c);
+                (a5 * scale).Store(s[5] + c);
+                (a6 * scale).Store(s[6] + c);
+                (a7 * scale).Store(s[7] + c);
+            }
+        }
+
+        for (; c + 8 <= blockSize; c += 8)
+        {
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+            for (var d = 0; d < _headDim; d++)
+            {
+                if (next != null && c == 0)
+                {
+                    CachePrefetch.Lines(next + (d * rowBytes), rowBytes);
+                }
+
+                var k = Vector256.Load(keys + (d * blockSize) + c);
+                a0 = Vector256.FusedMultiplyAdd(Vector256.Create(q0[d]), k, a0);
+                a1 = Vector256.FusedMultiplyAdd(Vector256.Create(q1[d]), k, a1);
+                a2 = Vector256.FusedMultiplyAdd(Vector256.Create(q2[d]), k, a2);
+                a3 = Vector256.FusedMultiplyAdd(Vector256.Create(q3[d]), k, a3);
+                a4 = Vector256.FusedMultiplyAdd(Vector256.Create(q4[d]), k, a4);
+                a5 = Vector256.FusedMultiplyAdd(Vector256.Create(q5[d]), k, a5);
+                a6 = Vector256.FusedMultiplyAdd(Vector256.Create(q6[d]), k, a6);
+                a7 = Vector256.FusedMultiplyAdd(Vector256.Create(q7[d]), k, a7);
+            }
+
+            var scale = Vector256.Create(_scale);
+            (a0 * scale).Store(s[0] + c);
+            (a1 * scale).Store(s[1] + c);
+            (a2 * scale).Store(s[2] + c);
+            (a3 * scale).Store(s[3] + c);
+            (a4 * scale).Store(s[4] + c);
+            (a5 * scale).Store(s[5] + c);
+            (a6 * scale).Store(s[6] + c);
+            (a7 * scale).Store(s[7] + c);
+        }
+
+        for (; c < blockSize; c++)
+        {
+            for (var i = 0; i < 8; i++)
+            {
+                s[i][c] = ScoreSlot(q[i], keys + c) * _scale;
+            }
+        }
+    }
+
+    /// <summary><see cref="ScoreBlock8"/> for a group of one head (multi-head attention).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void ScoreBlock1(float* query, float* keys, float* scores, byte* next)
+    {
+        var blockSize = _blockSize;
+        var rowBytes = blockSize * sizeof(float);
+        var c = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; c + 16 <= blockSize; c += 16)
+            {
+                var a = Vector512<float>.Zero;
+                for (var d = 0; d < _headDim; d++)
+                {
+                    if (next != null && c == 0)
+                    {
+                        CachePrefetch.Lines(next + (d * rowBytes), rowBytes);
+                    }
+
+                    a = Vector512.FusedMultiplyAdd(Vector512.Create(query[d]), Vector512.Load(keys + (d * blockSize) + c), a);
+                }
+
+                (a * Vector512.Create(_scale)).Store(scores + c);
+            }
+        }
+
+        for (; c + 8 <= blockSize; c += 8)
+        {
+            var a = Vector256<float>.Zero;
+            for (var d = 0; d < _headDim; d++)
+            {
+                if (next != null && c == 0)
+                {
+                    CachePrefetch.Lines(next + (d * rowBytes), rowBytes);
+                }
+
+                a = Vector256.FusedMultiplyAdd(Vector256.Create(query[d]), Vector256.Load(keys + (d * blockSize) + c), a);
+            }
+
+            (a * Vector256.Create(_scale)).Store(scores + c);
+        }
+
+        for (; c < blockSize; c++)
+        {
+            scores[c] = ScoreSlot(query, keys + c) * _scale;
+        }
+    }
+
+    /// <summary>One slot's dot product, in the vector kernels' order (one fused multiply-add per dimension).</summary>
+    private float ScoreSlot(float* query, float* key)
+    {
+        var sum = 0f;
+        for (var d = 0; d < _headDim; d++)
+        {
+            sum = MathF.FusedMultiplyAdd(query[d], key[(long)d * _blockSize], sum);
+        }
+
+        return sum;
     }
 
     /// <summary>output = Σ weights[p] · V[p] for four heads of a group at the common head width 64: each value row

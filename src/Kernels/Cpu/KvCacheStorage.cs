@@ -3,11 +3,13 @@ using System.Runtime.CompilerServices;
 namespace Serving.Kernels.Cpu;
 
 /// <summary>
-/// The paged KV cache in native memory: for every layer a key and a value array laid out
-/// <c>[block][kvHead][slot in block][headDim]</c> fp32. Keeping one head's slots of a block together means attention,
-/// which reads one KV head at a time, streams <c>blockSize × headDim</c> contiguous floats per block instead of
-/// picking one head's 256 bytes out of every token's row. Which block belongs to which sequence is the scheduler's
-/// business; this class only stores.
+/// The paged KV cache in native memory: for every layer a value array laid out
+/// <c>[block][kvHead][slot in block][headDim]</c> and a key array laid out <c>[block][kvHead][headDim][slot in
+/// block]</c>, fp32. Keeping one head's slots of a block together means attention, which reads one KV head at a time,
+/// streams <c>blockSize × headDim</c> contiguous floats per block instead of picking one head's 256 bytes out of
+/// every token's row. Keys are transposed within the block so that scoring a block is a sum of key rows times
+/// broadcast query elements, without a horizontal reduction per slot (which cost more than the multiply-adds).
+/// Which block belongs to which sequence is the scheduler's business; this class only stores.
 /// </summary>
 internal sealed unsafe class KvCacheStorage : IDisposable
 {
@@ -37,8 +39,9 @@ internal sealed unsafe class KvCacheStorage : IDisposable
 
     public float* Values(int layer) => _values.Pointer + (layer * _layerStride);
 
-    /// <summary>Start of <paramref name="kvHead"/>'s slots in <paramref name="block"/> of a layer's key or value
-    /// array; slot j of the block is <c>j × headDim</c> floats further.</summary>
+    /// <summary>Start of <paramref name="kvHead"/>'s part of <paramref name="block"/> in a layer's key or value
+    /// array: for values slot j is <c>j × headDim</c> floats further, for keys dimension d of every slot is
+    /// <c>d × blockSize</c> floats further.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public float* HeadBlock(float* layer, int block, int kvHead) =>
         layer + ((((long)block * KvHeads) + kvHead) * BlockSize * HeadDim);
@@ -48,12 +51,17 @@ internal sealed unsafe class KvCacheStorage : IDisposable
     public void Write(int layer, int slot, float* k, float* v)
     {
         var block = slot / BlockSize;
-        var offset = (long)(slot % BlockSize) * HeadDim;
+        var inBlock = slot % BlockSize;
         for (var h = 0; h < KvHeads; h++)
         {
             var source = h * HeadDim;
-            new ReadOnlySpan<float>(k + source, HeadDim).CopyTo(new Span<float>(HeadBlock(Keys(layer), block, h) + offset, HeadDim));
-            new ReadOnlySpan<float>(v + source, HeadDim).CopyTo(new Span<float>(HeadBlock(Values(layer), block, h) + offset, HeadDim));
+            var keys = HeadBlock(Keys(layer), block, h) + inBlock;
+            for (var d = 0; d < HeadDim; d++)
+            {
+                keys[(long)d * BlockSize] = k[source + d];
+            }
+
+            new ReadOnlySpan<float>(v + source, HeadDim).CopyTo(new Span<float>(HeadBlock(Values(layer), block, h) + ((long)inBlock * HeadDim), HeadDim));
         }
     }
 

@@ -64,7 +64,7 @@ public sealed unsafe class CpuModelRunner : IModelRunner
         }
 
         var maxContext = Math.Min(c.MaxPositions, kvCache.BlockCount * kvCache.BlockSize);
-        _attention = new AttentionJob(c.HeadCount, c.KvHeadCount, c.HeadDim, maxContext, threads);
+        _attention = new AttentionJob(c.HeadCount, c.KvHeadCount, c.HeadDim, maxContext, kvCache.BlockSize, threads);
         long t = maxTokens;
         _x = new NativeBuffer<float>(t * c.HiddenSize);
         _q = new NativeBuffer<float>(t * c.QDim);

@@ -93,7 +93,7 @@ internal static unsafe class KernelBenchmark
         }
 
         using var pool = new WorkerPool(threads);
-        using var attention = new AttentionJob(heads, kvHeads, headDim, context, threads);
+        using var attention = new AttentionJob(heads, kvHeads, headDim, context, blockSize, threads);
         void Pass()
         {
             for (var l = 0; l < layers; l++)
