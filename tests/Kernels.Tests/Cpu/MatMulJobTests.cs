@@ -73,6 +73,72 @@ public sealed unsafe class MatMulJobTests
         Assert.Equal(type is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 || InterleavedLayout.Supports(256), matrices.Kernels[0] is ISectionedMatMulKernel);
     }
 
+    /// <summary>The thread that owns the front of the rows blocks inside its first claim until another thread has
+    /// taken rows from the back of its range, so stealing is certain to happen (no timing involved); every row is
+    /// still written exactly once.</summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4)]
+    public void A_slow_thread_has_rows_taken_from_the_back_of_its_range_and_none_is_computed_twice(int tokens)
+    {
+        const int rows = 1024;
+        var kernel = new RecordingKernel(rows, blockFirstClaim: true);
+        using var y = new NativeBuffer<float>((long)tokens * rows);
+        using var pool = new WorkerPool(2);
+        var job = new MatMulJob(2);
+        job.Set(new MatMulInput(y.Pointer, null, tokens, 64));
+        job.Add(kernel, y.Pointer);
+        pool.Run(job);
+        for (var t = 0; t < tokens; t++)
+        {
+            for (var r = 0; r < rows; r++)
+            {
+                Assert.Equal(1f, y.Pointer[(t * rows) + r]);
+            }
+        }
+
+        Assert.True(kernel.Stolen.IsSet);
+    }
+
+    /// <summary>Marks the rows it is asked for (adds 1 to each output) instead of multiplying. With
+    /// <c>blockFirstClaim</c>, the call for row 0 waits until another thread computes rows inside the front half.</summary>
+    private sealed class RecordingKernel(int rows, bool blockFirstClaim) : IMatMulKernel
+    {
+        public ManualResetEventSlim Stolen { get; } = new();
+
+        public WeightTensor Weight => throw new NotSupportedException();
+
+        public int Rows => rows;
+
+        public bool UsesQuantizedInput => false;
+
+        private int _frontThread;
+
+        public void Compute(in MatMulInput input, float* y, int ldy, int rowStart, int rowEnd)
+        {
+            var thread = Environment.CurrentManagedThreadId;
+            if (rowStart > 0 && rowEnd <= rows / 2 && thread != Volatile.Read(ref _frontThread))
+            {
+                Stolen.Set();
+            }
+
+            // Bounded, so a job that never steals fails the test instead of hanging it.
+            if (blockFirstClaim && rowStart == 0)
+            {
+                Volatile.Write(ref _frontThread, thread);
+                Stolen.Wait(TimeSpan.FromSeconds(30));
+            }
+
+            for (var t = 0; t < input.Tokens; t++)
+            {
+                for (var r = rowStart; r < rowEnd; r++)
+                {
+                    y[((long)t * ldy) + r] += 1;
+                }
+            }
+        }
+    }
+
     /// <summary>Random weights of several shapes and their kernels (interleaved where the CPU allows).</summary>
     private sealed class Matrices : IDisposable
     {
