@@ -10,7 +10,7 @@ namespace Serving.Kernels.Cpu;
 /// front, each thread's prefetchers ran on into the rows the other had just claimed). A thread whose range is
 /// empty takes half of what is left at the back of another thread's range, so both reach the barrier at the end of
 /// the region together.
-/// For one token, a kernel that reads several sections at once (<see cref="ISectionedMatMulKernel"/>) gets its rows
+/// For one to three tokens, a kernel that reads several sections at once (<see cref="ISectionedMatMulKernel"/>) gets its rows
 /// split into that many equal sections, and a claim of rows [s, e) computes [s, e) of every section; the rows after
 /// the last whole section are claimed as usual.
 /// </summary>
@@ -50,7 +50,7 @@ internal sealed unsafe class MatMulJob : IParallelJob
     {
         var sectionRows = 0;
         var claims = kernel.Rows;
-        if (_input.Tokens == 1 && kernel is ISectionedMatMulKernel sectioned)
+        if (_input.Tokens <= ISectionedMatMulKernel.MaxTokens && kernel is ISectionedMatMulKernel sectioned)
         {
             sectionRows = kernel.Rows / sectioned.Sections & ~(MinChunkRows - 1);
             claims = kernel.Rows - ((sectioned.Sections - 1) * sectionRows);
@@ -169,7 +169,7 @@ internal sealed unsafe class MatMulJob : IParallelJob
         var sectionRows = _sectionRows[k];
         if (first < sectionRows)
         {
-            ((ISectionedMatMulKernel)kernel).ComputeSections(_input, output, first, last, sectionRows);
+            ((ISectionedMatMulKernel)kernel).ComputeSections(_input, output, kernel.Rows, first, last, sectionRows);
         }
         else
         {

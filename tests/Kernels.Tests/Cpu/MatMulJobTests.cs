@@ -10,18 +10,21 @@ namespace Serving.Kernels.Tests.Cpu;
 public sealed unsafe class MatMulJobTests
 {
     /// <summary>Rows 256 (four whole sections), 104 (sections of 16 and 40 rows after them), 40 (too few rows for
-    /// sections) and 24 in one region, on one to three threads, for one token (sectioned) and for five.</summary>
+    /// sections) and 24 in one region, on one to three threads, for one to three tokens (sectioned) and for five.</summary>
     [Theory]
     [InlineData(GgmlType.Q4_0, 1, 1)]
     [InlineData(GgmlType.Q4_0, 1, 2)]
     [InlineData(GgmlType.Q4_0, 1, 3)]
+    [InlineData(GgmlType.Q4_0, 3, 2)]
     [InlineData(GgmlType.Q4_0, 5, 2)]
     [InlineData(GgmlType.Q8_0, 1, 2)]
+    [InlineData(GgmlType.Q8_0, 2, 3)]
     [InlineData(GgmlType.Q8_0, 5, 2)]
     [InlineData(GgmlType.F16, 1, 2)]
     [InlineData(GgmlType.F16, 1, 3)]
     [InlineData(GgmlType.F32, 1, 2)]
     [InlineData(GgmlType.BF16, 1, 2)]
+    [InlineData(GgmlType.F16, 2, 2)]
     [InlineData(GgmlType.F16, 5, 2)]
     public void Each_row_is_computed_once_and_equals_the_kernel_alone(GgmlType type, int tokens, int threads)
     {

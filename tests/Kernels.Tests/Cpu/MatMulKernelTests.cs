@@ -78,8 +78,8 @@ public sealed unsafe class MatMulKernelTests
         kernel.Dispose();
     }
 
-    /// <summary>The one-token kernel over four sections at once gives every row exactly what the one-section kernel
-    /// gives it, for each scale form (decode must not depend on which path a row took).</summary>
+    /// <summary>The kernel over four sections at once gives every row exactly what the one-section kernel gives it,
+    /// for one and for three tokens and each scale form (decode must not depend on which path a row took).</summary>
     [Theory]
     [InlineData(GgmlType.Q4_0, "Normal")]
     [InlineData(GgmlType.Q4_0, "Finite")]
@@ -107,27 +107,30 @@ public sealed unsafe class MatMulKernelTests
         var kernel = (InterleavedMatMul)MatMulKernels.For(weight);
         Assert.Equal(form, kernel.Scales.ToString());
 
-        using var x = new NativeBuffer<float>(columns);
-        for (var i = 0; i < columns; i++)
+        for (var tokens = 1; tokens <= ISectionedMatMulKernel.MaxTokens; tokens += 2)
         {
-            x.Pointer[i] = MathF.Cos(i * 1.3f) * 3;
-        }
+            using var x = new NativeBuffer<float>(tokens * columns);
+            for (var i = 0; i < tokens * columns; i++)
+            {
+                x.Pointer[i] = MathF.Cos(i * 1.3f) * 3;
+            }
 
-        using var quantized = new QuantizedActivations(1, columns);
-        quantized.Quantize(x.Pointer, 1, columns);
-        var input = new MatMulInput(x.Pointer, quantized, 1, columns);
-        using var inOrder = new NativeBuffer<float>(rows);
-        using var sectioned = new NativeBuffer<float>(rows);
-        kernel.Compute(input, inOrder.Pointer, rows, 0, rows);
-        sectioned.AsSpan(0, rows).Fill(float.NaN);
-        kernel.ComputeSections(input, sectioned.Pointer, 0, 8, sectionRows);
-        kernel.ComputeSections(input, sectioned.Pointer, 8, sectionRows, sectionRows);
-        kernel.Compute(input, sectioned.Pointer, rows, kernel.Sections * sectionRows, rows);
-        for (var r = 0; r < rows; r++)
-        {
-            Assert.True(
-                BitConverter.SingleToInt32Bits(inOrder.Pointer[r]) == BitConverter.SingleToInt32Bits(sectioned.Pointer[r]),
-                $"row {r}: {sectioned.Pointer[r]} vs {inOrder.Pointer[r]}");
+            using var quantized = new QuantizedActivations(tokens, columns);
+            quantized.Quantize(x.Pointer, tokens, columns);
+            var input = new MatMulInput(x.Pointer, quantized, tokens, columns);
+            using var inOrder = new NativeBuffer<float>(tokens * rows);
+            using var sectioned = new NativeBuffer<float>(tokens * rows);
+            kernel.Compute(input, inOrder.Pointer, rows, 0, rows);
+            sectioned.AsSpan(0, tokens * rows).Fill(float.NaN);
+            kernel.ComputeSections(input, sectioned.Pointer, rows, 0, 8, sectionRows);
+            kernel.ComputeSections(input, sectioned.Pointer, rows, 8, sectionRows, sectionRows);
+            kernel.Compute(input, sectioned.Pointer, rows, kernel.Sections * sectionRows, rows);
+            for (var i = 0; i < tokens * rows; i++)
+            {
+                Assert.True(
+                    BitConverter.SingleToInt32Bits(inOrder.Pointer[i]) == BitConverter.SingleToInt32Bits(sectioned.Pointer[i]),
+                    $"token {i / rows} row {i % rows}: {sectioned.Pointer[i]} vs {inOrder.Pointer[i]}");
+            }
         }
 
         kernel.Dispose();

@@ -47,17 +47,21 @@ internal sealed unsafe class FloatMatMul<TLoader, TTiles> : ISectionedMatMulKern
     /// adjacent ones (whose streams are only a row apart) keep more weight bytes in flight per core.</summary>
     public int Sections => RowTile;
 
-    public void ComputeSections(in MatMulInput input, float* y, int rowStart, int rowEnd, int sectionRows)
+    public void ComputeSections(in MatMulInput input, float* y, int ldy, int rowStart, int rowEnd, int sectionRows)
     {
         var sums = stackalloc float[RowTile];
-        var x = input.Values;
         for (var r = rowStart; r < rowEnd; r++)
         {
-            TTiles.Stored4x1<TLoader>(Row(r), Row(r + sectionRows), Row(r + (2 * sectionRows)), Row(r + (3 * sectionRows)), x, _vectorEnd, sums);
-            for (var k = 0; k < RowTile; k++)
+            for (var t = 0; t < input.Tokens; t++)
             {
-                var row = r + (k * sectionRows);
-                y[row] = sums[k] + Tail(Row(row), x);
+                var x = input.Values + ((long)t * _columns);
+                var output = y + ((long)t * ldy);
+                TTiles.Stored4x1<TLoader>(Row(r), Row(r + sectionRows), Row(r + (2 * sectionRows)), Row(r + (3 * sectionRows)), x, _vectorEnd, sums);
+                for (var k = 0; k < RowTile; k++)
+                {
+                    var row = r + (k * sectionRows);
+                    output[row] = sums[k] + Tail(Row(row), x);
+                }
             }
         }
     }

@@ -78,13 +78,17 @@ internal abstract unsafe class InterleavedMatMul : ISectionedMatMulKernel, IDisp
         }
     }
 
-    public void ComputeSections(in MatMulInput input, float* y, int rowStart, int rowEnd, int sectionRows)
+    public void ComputeSections(in MatMulInput input, float* y, int ldy, int rowStart, int rowEnd, int sectionRows)
     {
         var q = input.Quantized!;
         var sectionBytes = (long)sectionRows / InterleavedLayout.Rows * Blocks * GroupBlockBytes;
         for (var row = rowStart; row < rowEnd; row += InterleavedLayout.Rows)
         {
-            Group1x4(GroupStart(row / InterleavedLayout.Rows), sectionBytes, q, y + row, sectionRows);
+            var group = GroupStart(row / InterleavedLayout.Rows);
+            for (var t = 0; t < input.Tokens; t++)
+            {
+                Group1x4(group, sectionBytes, q, t, y + ((long)t * ldy) + row, sectionRows);
+            }
         }
     }
 
@@ -190,10 +194,10 @@ internal abstract unsafe class InterleavedMatMul : ISectionedMatMulKernel, IDisp
     /// <summary>Eight outputs (one row group) for one token.</summary>
     protected abstract void Group1(byte* group, QuantizedActivations q, int token, float* y);
 
-    /// <summary>Token 0's outputs for four row groups <paramref name="sectionBytes"/> apart (outputs
+    /// <summary>One token's outputs for four row groups <paramref name="sectionBytes"/> apart (outputs
     /// <paramref name="sectionRows"/> apart), their blocks read in step; per output the operations are those of
     /// <see cref="Group1"/>.</summary>
-    protected abstract void Group1x4(byte* group, long sectionBytes, QuantizedActivations q, float* y, int sectionRows);
+    protected abstract void Group1x4(byte* group, long sectionBytes, QuantizedActivations q, int token, float* y, int sectionRows);
 
     /// <summary>Eight outputs for each of four consecutive tokens, rows <paramref name="ldy"/> apart.</summary>
     protected abstract void Group4(byte* group, QuantizedActivations q, int token, float* y, int ldy);

@@ -79,18 +79,18 @@ internal sealed unsafe class Q4_0x8MatMul : InterleavedMatMul
         acc.Store(y);
     }
 
-    protected override void Group1x4(byte* group, long sectionBytes, QuantizedActivations q, float* y, int sectionRows)
+    protected override void Group1x4(byte* group, long sectionBytes, QuantizedActivations q, int token, float* y, int sectionRows)
     {
         switch (Scales)
         {
             case BlockScaleForm.Normal:
-                Group1x4<F16NormalRowLoader>(group, sectionBytes, q, y, sectionRows);
+                Group1x4<F16NormalRowLoader>(group, sectionBytes, q, token, y, sectionRows);
                 break;
             case BlockScaleForm.Finite:
-                Group1x4<F16FiniteRowLoader>(group, sectionBytes, q, y, sectionRows);
+                Group1x4<F16FiniteRowLoader>(group, sectionBytes, q, token, y, sectionRows);
                 break;
             default:
-                Group1x4<F16RowLoader>(group, sectionBytes, q, y, sectionRows);
+                Group1x4<F16RowLoader>(group, sectionBytes, q, token, y, sectionRows);
                 break;
         }
     }
@@ -98,11 +98,14 @@ internal sealed unsafe class Q4_0x8MatMul : InterleavedMatMul
     /// <summary>Each broadcast activation word feeds all four groups; low and high nibbles keep separate
     /// accumulators, so with four groups eight independent vpdpbusd chains are in flight.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Group1x4<TScales>(byte* group, long sectionBytes, QuantizedActivations q, float* y, int sectionRows)
+    private void Group1x4<TScales>(byte* group, long sectionBytes, QuantizedActivations q, int token, float* y, int sectionRows)
         where TScales : struct, IFloatRowLoader
     {
         var stride = GroupBlockBytes;
         var blocks = Blocks;
+        var xq = q.Values + ((long)token * Columns);
+        var scales = q.Scales + ((long)token * Blocks);
+        var xsum = q.Sums + ((long)token * Blocks);
         var g0 = group;
         var g1 = g0 + sectionBytes;
         var g2 = g1 + sectionBytes;
@@ -112,8 +115,8 @@ internal sealed unsafe class Q4_0x8MatMul : InterleavedMatMul
         for (var b = 0; b < blocks; b++)
         {
             var o = b * stride;
-            var x = q.Values + (b * 32);
-            var offset = Vector256.Create(-8 * q.Sums[b]);
+            var x = xq + (b * 32);
+            var offset = Vector256.Create(-8 * xsum[b]);
             Vector256<int> low0 = offset, low1 = offset, low2 = offset, low3 = offset;
             Vector256<int> high0 = default, high1 = default, high2 = default, high3 = default;
             for (var k = 0; k < 4; k++)
@@ -135,7 +138,7 @@ internal sealed unsafe class Q4_0x8MatMul : InterleavedMatMul
                 high3 = IntegerDot.Accumulate(high3, (raw3.AsUInt16() >>> 4).AsByte() & mask, xh);
             }
 
-            var xs = Vector256.Create(q.Scales[b]);
+            var xs = Vector256.Create(scales[b]);
             a0 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(low0 + high0), TScales.Load8(g0 + o, 0) * xs, a0);
             a1 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(low1 + high1), TScales.Load8(g1 + o, 0) * xs, a1);
             a2 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(low2 + high2), TScales.Load8(g2 + o, 0) * xs, a2);

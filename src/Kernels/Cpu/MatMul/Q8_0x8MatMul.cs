@@ -71,18 +71,18 @@ internal sealed unsafe class Q8_0x8MatMul : InterleavedMatMul
         acc.Store(y);
     }
 
-    protected override void Group1x4(byte* group, long sectionBytes, QuantizedActivations q, float* y, int sectionRows)
+    protected override void Group1x4(byte* group, long sectionBytes, QuantizedActivations q, int token, float* y, int sectionRows)
     {
         switch (Scales)
         {
             case BlockScaleForm.Normal:
-                Group1x4<F16NormalRowLoader>(group, sectionBytes, q, y, sectionRows);
+                Group1x4<F16NormalRowLoader>(group, sectionBytes, q, token, y, sectionRows);
                 break;
             case BlockScaleForm.Finite:
-                Group1x4<F16FiniteRowLoader>(group, sectionBytes, q, y, sectionRows);
+                Group1x4<F16FiniteRowLoader>(group, sectionBytes, q, token, y, sectionRows);
                 break;
             default:
-                Group1x4<F16RowLoader>(group, sectionBytes, q, y, sectionRows);
+                Group1x4<F16RowLoader>(group, sectionBytes, q, token, y, sectionRows);
                 break;
         }
     }
@@ -90,11 +90,14 @@ internal sealed unsafe class Q8_0x8MatMul : InterleavedMatMul
     /// <summary>Each broadcast activation word feeds all four groups; two accumulators per group (even and odd
     /// chunks) keep eight independent vpdpbusd chains in flight.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Group1x4<TScales>(byte* group, long sectionBytes, QuantizedActivations q, float* y, int sectionRows)
+    private void Group1x4<TScales>(byte* group, long sectionBytes, QuantizedActivations q, int token, float* y, int sectionRows)
         where TScales : struct, IFloatRowLoader
     {
         var stride = GroupBlockBytes;
         var blocks = Blocks;
+        var xq = q.Values + ((long)token * Columns);
+        var scales = q.Scales + ((long)token * Blocks);
+        var xsum = q.Sums + ((long)token * Blocks);
         var g0 = group;
         var g1 = g0 + sectionBytes;
         var g2 = g1 + sectionBytes;
@@ -103,8 +106,8 @@ internal sealed unsafe class Q8_0x8MatMul : InterleavedMatMul
         for (var b = 0; b < blocks; b++)
         {
             var o = b * stride;
-            var x = q.Values + (b * 32);
-            var offset = Vector256.Create(-128 * q.Sums[b]);
+            var x = xq + (b * 32);
+            var offset = Vector256.Create(-128 * xsum[b]);
             Vector256<int> even0 = offset, even1 = offset, even2 = offset, even3 = offset;
             Vector256<int> odd0 = default, odd1 = default, odd2 = default, odd3 = default;
             for (var k = 0; k < 8; k += 2)
@@ -122,7 +125,7 @@ internal sealed unsafe class Q8_0x8MatMul : InterleavedMatMul
                 odd3 = IntegerDot.Accumulate(odd3, Vector256.Load(g3 + c + 32), xo);
             }
 
-            var xs = Vector256.Create(q.Scales[b]);
+            var xs = Vector256.Create(scales[b]);
             a0 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(even0 + odd0), TScales.Load8(g0 + o, 0) * xs, a0);
             a1 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(even1 + odd1), TScales.Load8(g1 + o, 0) * xs, a1);
             a2 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(even2 + odd2), TScales.Load8(g2 + o, 0) * xs, a2);
