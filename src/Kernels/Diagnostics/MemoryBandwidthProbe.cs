@@ -41,7 +41,7 @@ public sealed class MemoryBandwidthProbe : IDisposable
         {
             var watch = Stopwatch.StartNew();
             _pool.Run(_job);
-            best = Math.Max(best, _buffer.Length * sizeof(float) / watch.Elapsed.TotalSeconds);
+            best = Math.Max(best, _job.Bytes / watch.Elapsed.TotalSeconds);
         }
 
         return best;
@@ -56,22 +56,33 @@ public sealed class MemoryBandwidthProbe : IDisposable
 
     private sealed unsafe class ReadJob(NativeBuffer<float> buffer, int threads) : IParallelJob
     {
+        private readonly long _section = buffer.Length / threads / 4 & ~15L;
+
         public float Checksum { get; private set; }
+
+        /// <summary>Bytes one pass reads (the buffer, less what does not divide into whole sections).</summary>
+        public double Bytes => (double)threads * 4 * _section * sizeof(float);
 
         public void Execute(int threadIndex)
         {
-            var per = buffer.Length / threads & ~31L;
-            var start = buffer.Pointer + (threadIndex * per);
+            // Each thread reads its share as four sections in step, as the one-token kernels read weights: a core's
+            // prefetchers run a bounded distance ahead of each stream, so one stream per core under-reads the
+            // memory (by ≈ 10 % at 64–71 GB/s on this machine's fast phases; equal in slow ones).
+            var section = _section;
+            var s0 = buffer.Pointer + (threadIndex * 4 * section);
+            var s1 = s0 + section;
+            var s2 = s1 + section;
+            var s3 = s2 + section;
             var a0 = Vector256<float>.Zero;
             var a1 = Vector256<float>.Zero;
             var a2 = Vector256<float>.Zero;
             var a3 = Vector256<float>.Zero;
-            for (long i = 0; i < per; i += 32)
+            for (long i = 0; i < section; i += 16)
             {
-                a0 += Vector256.Load(start + i);
-                a1 += Vector256.Load(start + i + 8);
-                a2 += Vector256.Load(start + i + 16);
-                a3 += Vector256.Load(start + i + 24);
+                a0 += Vector256.Load(s0 + i) + Vector256.Load(s0 + i + 8);
+                a1 += Vector256.Load(s1 + i) + Vector256.Load(s1 + i + 8);
+                a2 += Vector256.Load(s2 + i) + Vector256.Load(s2 + i + 8);
+                a3 += Vector256.Load(s3 + i) + Vector256.Load(s3 + i + 8);
             }
 
             // Keeps the loads observable so the JIT cannot drop them.
