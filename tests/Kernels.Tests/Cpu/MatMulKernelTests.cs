@@ -42,6 +42,23 @@ public sealed unsafe class MatMulKernelTests
         (kernel as IDisposable)?.Dispose();
     }
 
+    /// <summary>Wide enough rows (8,192 columns) that 37 tokens span three activation blocks of the float kernel's
+    /// panel path (16, 16 and 4 tokens) plus one token past the last whole tile, on whole and ragged row tiles.</summary>
+    [Theory]
+    [InlineData(GgmlType.F16)]
+    [InlineData(GgmlType.F32)]
+    public void Float_kernel_over_several_token_blocks_matches_float64_product(GgmlType type)
+    {
+        const int rows = 18;
+        const int columns = 8192;
+        var tensor = new SyntheticTensor("w", type, [rows, columns], SyntheticTensorKind.Matrix, 17);
+        using var weightBytes = new NativeBuffer<byte>(tensor.ByteLength);
+        SyntheticModel.Fill(tensor, new Span<byte>(weightBytes.Pointer, (int)tensor.ByteLength));
+        var weight = new WeightTensor("w", type, [rows, columns], (nint)weightBytes.Pointer, tensor.ByteLength);
+        var kernel = MatMulKernels.ForStoredLayout(weight);
+        AssertMatchesFloat64(weight, kernel, 37);
+    }
+
     /// <summary>Zero block scales (any values) and subnormal ones: with only zeros the interleaved kernels rewrite
     /// those blocks and use the integer-only scale conversion; a subnormal scale keeps the multiply-based one.
     /// Either way every product stays exact to rounding, for one token and for tiles of four.</summary>
