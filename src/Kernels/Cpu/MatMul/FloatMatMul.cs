@@ -199,6 +199,8 @@ internal sealed unsafe class FloatMatMul<TLoader, TTiles> : ISectionedMatMulKern
         }
     }
 
+    /// <summary>Sixteen at a time where the CPU has 512-bit vectors: with panels widened once per token block, the
+    /// widening was 18 % of a 256-token F16 product at eight at a time.</summary>
     private void Widen(int firstRow, float* panel)
     {
         for (var k = 0; k < RowTile; k++)
@@ -206,6 +208,14 @@ internal sealed unsafe class FloatMatMul<TLoader, TTiles> : ISectionedMatMulKern
             var row = Row(firstRow + k);
             var destination = panel + (k * _columns);
             var i = 0;
+            if (Vector512.IsHardwareAccelerated)
+            {
+                for (; i + 16 <= _columns; i += 16)
+                {
+                    TLoader.Load16(row, i).Store(destination + i);
+                }
+            }
+
             for (; i + 8 <= _columns; i += 8)
             {
                 TLoader.Load8(row, i).Store(destination + i);
