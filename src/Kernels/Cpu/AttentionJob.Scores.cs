@@ -1,0 +1,164 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Serving.Kernels.Cpu;
+
+// AttentionJob, part: scoring one block of transposed keys against the query heads of a group.
+internal sealed unsafe partial class AttentionJob
+{
+    /// <summary>Scores of eight heads of a group (from <paramref name="firstHead"/>; past the group's end the last
+    /// head repeats, writing the same numbers again) for every slot of one block of transposed keys. Each key row
+    /// is loaded once for the eight heads; each score is one fused multiply-add per dimension in dimension order,
+    /// whatever the vector width, so results do not depend on the CPU's widths or on the other heads.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void ScoreBlock8(float* query, int firstHead, float* keys, float* scores, byte* next)
+    {
+        var q = stackalloc float*[8];
+        var s = stackalloc float*[8];
+        for (var i = 0; i < 8; i++)
+        {
+            var head = Math.Min(firstHead + i, _group - 1);
+            q[i] = query + (head * _headDim);
+            s[i] = scores + (head * _scoreStride);
+        }
+
+        float* q0 = q[0], q1 = q[1], q2 = q[2], q3 = q[3], q4 = q[4], q5 = q[5], q6 = q[6], q7 = q[7];
+        var blockSize = _blockSize;
+        var rowBytes = blockSize * sizeof(float);
+        var c = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; c + 16 <= blockSize; c += 16)
+            {
+                Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+                for (var d = 0; d < _headDim; d++)
+                {
+                    if (next != null && c == 0)
+                    {
+                        CachePrefetch.Lines(next + (d * rowBytes), rowBytes);
+                    }
+
+                    var k = Vector512.Load(keys + (d * blockSize) + c);
+                    a0 = Vector512.FusedMultiplyAdd(Vector512.Create(q0[d]), k, a0);
+                    a1 = Vector512.FusedMultiplyAdd(Vector512.Create(q1[d]), k, a1);
+                    a2 = Vector512.FusedMultiplyAdd(Vector512.Create(q2[d]), k, a2);
+                    a3 = Vector512.FusedMultiplyAdd(Vector512.Create(q3[d]), k, a3);
+                    a4 = Vector512.FusedMultiplyAdd(Vector512.Create(q4[d]), k, a4);
+                    a5 = Vector512.FusedMultiplyAdd(Vector512.Create(q5[d]), k, a5);
+                    a6 = Vector512.FusedMultiplyAdd(Vector512.Create(q6[d]), k, a6);
+                    a7 = Vector512.FusedMultiplyAdd(Vector512.Create(q7[d]), k, a7);
+                }
+
+                var scale = Vector512.Create(_scale);
+                (a0 * scale).Store(s[0] + c);
+                (a1 * scale).Store(s[1] + c);
+                (a2 * scale).Store(s[2] + c);
+                (a3 * scale).Store(s[3] + c);
+                (a4 * scale).Store(s[4] + c);
+                (a5 * scale).Store(s[5] + c);
+                (a6 * scale).Store(s[6] + c);
+                (a7 * scale).Store(s[7] + c);
+            }
+        }
+
+        for (; c + 8 <= blockSize; c += 8)
+        {
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+            for (var d = 0; d < _headDim; d++)
+            {
+                if (next != null && c == 0)
+                {
+                    CachePrefetch.Lines(next + (d * rowBytes), rowBytes);
+                }
+
+                var k = Vector256.Load(keys + (d * blockSize) + c);
+                a0 = Vector256.FusedMultiplyAdd(Vector256.Create(q0[d]), k, a0);
+                a1 = Vector256.FusedMultiplyAdd(Vector256.Create(q1[d]), k, a1);
+                a2 = Vector256.FusedMultiplyAdd(Vector256.Create(q2[d]), k, a2);
+                a3 = Vector256.FusedMultiplyAdd(Vector256.Create(q3[d]), k, a3);
+                a4 = Vector256.FusedMultiplyAdd(Vector256.Create(q4[d]), k, a4);
+                a5 = Vector256.FusedMultiplyAdd(Vector256.Create(q5[d]), k, a5);
+                a6 = Vector256.FusedMultiplyAdd(Vector256.Create(q6[d]), k, a6);
+                a7 = Vector256.FusedMultiplyAdd(Vector256.Create(q7[d]), k, a7);
+            }
+
+            var scale = Vector256.Create(_scale);
+            (a0 * scale).Store(s[0] + c);
+            (a1 * scale).Store(s[1] + c);
+            (a2 * scale).Store(s[2] + c);
+            (a3 * scale).Store(s[3] + c);
+            (a4 * scale).Store(s[4] + c);
+            (a5 * scale).Store(s[5] + c);
+            (a6 * scale).Store(s[6] + c);
+            (a7 * scale).Store(s[7] + c);
+        }
+
+        for (; c < blockSize; c++)
+        {
+            for (var i = 0; i < 8; i++)
+            {
+                s[i][c] = ScoreSlot(q[i], keys + c) * _scale;
+            }
+        }
+    }
+
+    /// <summary><see cref="ScoreBlock8"/> for a group of one head (multi-head attention).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void ScoreBlock1(float* query, float* keys, float* scores, byte* next)
+    {
+        var blockSize = _blockSize;
+        var rowBytes = blockSize * sizeof(float);
+        var c = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; c + 16 <= blockSize; c += 16)
+            {
+                var a = Vector512<float>.Zero;
+                for (var d = 0; d < _headDim; d++)
+                {
+                    if (next != null && c == 0)
+                    {
+                        CachePrefetch.Lines(next + (d * rowBytes), rowBytes);
+                    }
+
+                    a = Vector512.FusedMultiplyAdd(Vector512.Create(query[d]), Vector512.Load(keys + (d * blockSize) + c), a);
+                }
+
+                (a * Vector512.Create(_scale)).Store(scores + c);
+            }
+        }
+
+        for (; c + 8 <= blockSize; c += 8)
+        {
+            var a = Vector256<float>.Zero;
+            for (var d = 0; d < _headDim; d++)
+            {
+                if (next != null && c == 0)
+                {
+                    CachePrefetch.Lines(next + (d * rowBytes), rowBytes);
+                }
+
+                a = Vector256.FusedMultiplyAdd(Vector256.Create(query[d]), Vector256.Load(keys + (d * blockSize) + c), a);
+            }
+
+            (a * Vector256.Create(_scale)).Store(scores + c);
+        }
+
+        for (; c < blockSize; c++)
+        {
+            scores[c] = ScoreSlot(query, keys + c) * _scale;
+        }
+    }
+
+    /// <summary>One slot's dot product, in the vector kernels' order (one fused multiply-add per dimension).</summary>
+    private float ScoreSlot(float* query, float* key)
+    {
+        var sum = 0f;
+        for (var d = 0; d < _headDim; d++)
+        {
+            sum = MathF.FusedMultiplyAdd(query[d], key[(long)d * _blockSize], sum);
+        }
+
+        return sum;
+    }
+}
