@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using Serving.Kernels.Cpu.MatMul;
 
 namespace Serving.Kernels.Cpu;
 
@@ -11,7 +12,8 @@ internal sealed unsafe partial class AttentionJob
     /// is loaded once for the eight heads; each score is one fused multiply-add per dimension in dimension order,
     /// whatever the vector width, so results do not depend on the CPU's widths or on the other heads.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void ScoreBlock8(float* query, int firstHead, float* keys, float* scores, byte* next)
+    private void ScoreBlock8<TLoad>(float* query, int firstHead, byte* keys, float* scores, byte* next)
+        where TLoad : IFloatRowLoader
     {
         var q = stackalloc float*[8];
         var s = stackalloc float*[8];
@@ -24,7 +26,7 @@ internal sealed unsafe partial class AttentionJob
 
         float* q0 = q[0], q1 = q[1], q2 = q[2], q3 = q[3], q4 = q[4], q5 = q[5], q6 = q[6], q7 = q[7];
         var blockSize = _blockSize;
-        var rowBytes = blockSize * sizeof(float);
+        var rowBytes = blockSize * _cache!.ElementBytes;
         var c = 0;
         if (Vector512.IsHardwareAccelerated)
         {
@@ -38,7 +40,7 @@ internal sealed unsafe partial class AttentionJob
                         CachePrefetch.Lines(next + (d * rowBytes), rowBytes);
                     }
 
-                    var k = Vector512.Load(keys + (d * blockSize) + c);
+                    var k = TLoad.Load16(keys + (d * rowBytes), c);
                     a0 = Vector512.FusedMultiplyAdd(Vector512.Create(q0[d]), k, a0);
                     a1 = Vector512.FusedMultiplyAdd(Vector512.Create(q1[d]), k, a1);
                     a2 = Vector512.FusedMultiplyAdd(Vector512.Create(q2[d]), k, a2);
@@ -71,7 +73,7 @@ internal sealed unsafe partial class AttentionJob
                     CachePrefetch.Lines(next + (d * rowBytes), rowBytes);
                 }
 
-                var k = Vector256.Load(keys + (d * blockSize) + c);
+                var k = TLoad.Load8(keys + (d * rowBytes), c);
                 a0 = Vector256.FusedMultiplyAdd(Vector256.Create(q0[d]), k, a0);
                 a1 = Vector256.FusedMultiplyAdd(Vector256.Create(q1[d]), k, a1);
                 a2 = Vector256.FusedMultiplyAdd(Vector256.Create(q2[d]), k, a2);
@@ -97,17 +99,18 @@ internal sealed unsafe partial class AttentionJob
         {
             for (var i = 0; i < 8; i++)
             {
-                s[i][c] = ScoreSlot(q[i], keys + c) * _scale;
+                s[i][c] = ScoreSlot<TLoad>(q[i], keys, c, rowBytes) * _scale;
             }
         }
     }
 
     /// <summary><see cref="ScoreBlock8"/> for a group of one head (multi-head attention).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void ScoreBlock1(float* query, float* keys, float* scores, byte* next)
+    private void ScoreBlock1<TLoad>(float* query, byte* keys, float* scores, byte* next)
+        where TLoad : IFloatRowLoader
     {
         var blockSize = _blockSize;
-        var rowBytes = blockSize * sizeof(float);
+        var rowBytes = blockSize * _cache!.ElementBytes;
         var c = 0;
         if (Vector512.IsHardwareAccelerated)
         {
@@ -121,7 +124,7 @@ internal sealed unsafe partial class AttentionJob
                         CachePrefetch.Lines(next + (d * rowBytes), rowBytes);
                     }
 
-                    a = Vector512.FusedMultiplyAdd(Vector512.Create(query[d]), Vector512.Load(keys + (d * blockSize) + c), a);
+                    a = Vector512.FusedMultiplyAdd(Vector512.Create(query[d]), TLoad.Load16(keys + (d * rowBytes), c), a);
                 }
 
                 (a * Vector512.Create(_scale)).Store(scores + c);
@@ -138,7 +141,7 @@ internal sealed unsafe partial class AttentionJob
                     CachePrefetch.Lines(next + (d * rowBytes), rowBytes);
                 }
 
-                a = Vector256.FusedMultiplyAdd(Vector256.Create(query[d]), Vector256.Load(keys + (d * blockSize) + c), a);
+                a = Vector256.FusedMultiplyAdd(Vector256.Create(query[d]), TLoad.Load8(keys + (d * rowBytes), c), a);
             }
 
             (a * Vector256.Create(_scale)).Store(scores + c);
@@ -146,17 +149,18 @@ internal sealed unsafe partial class AttentionJob
 
         for (; c < blockSize; c++)
         {
-            scores[c] = ScoreSlot(query, keys + c) * _scale;
+            scores[c] = ScoreSlot<TLoad>(query, keys, c, rowBytes) * _scale;
         }
     }
 
     /// <summary>One slot's dot product, in the vector kernels' order (one fused multiply-add per dimension).</summary>
-    private float ScoreSlot(float* query, float* key)
+    private float ScoreSlot<TLoad>(float* query, byte* keys, int slot, int rowBytes)
+        where TLoad : IFloatRowLoader
     {
         var sum = 0f;
         for (var d = 0; d < _headDim; d++)
         {
-            sum = MathF.FusedMultiplyAdd(query[d], key[(long)d * _blockSize], sum);
+            sum = MathF.FusedMultiplyAdd(query[d], TLoad.Load1(keys + (d * rowBytes), slot), sum);
         }
 
         return sum;

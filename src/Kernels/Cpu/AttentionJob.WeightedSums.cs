@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using Serving.Kernels.Cpu.MatMul;
 
 namespace Serving.Kernels.Cpu;
 
@@ -11,9 +12,10 @@ internal sealed unsafe partial class AttentionJob
     /// fused multiply-adds in the same order whichever heads share the pass. The first pass over a sequence
     /// prefetches the next block while it works on the current one; later passes find the values in cache.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void WeightedSum64x4(
+    private void WeightedSum64x4<TLoad>(
         float* w0, float* w1, float* w2, float* w3, float* o0, float* o1, float* o2, float* o3,
         int context, ReadOnlySpan<int> blockTable, int blockSize, int kvHead, bool prefetch)
+        where TLoad : IFloatRowLoader
     {
         Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default;
         Vector512<float> a10 = default, a11 = default, a12 = default, a13 = default;
@@ -21,27 +23,28 @@ internal sealed unsafe partial class AttentionJob
         Vector512<float> a30 = default, a31 = default, a32 = default, a33 = default;
         // One multiply per block from a precomputed head offset and block stride: the full address computation of
         // KvCacheStorage.HeadBlock here measured 7 % slower at head width 128.
-        long blockFloats = blockSize * 64;
-        var head = _values + (kvHead * blockFloats);
-        var blockStride = _kvHeads * blockFloats;
+        var rowBytes = 64 * _cache!.ElementBytes;
+        long blockBytes = blockSize * rowBytes;
+        var head = _values + (kvHead * blockBytes);
+        var blockStride = _kvHeads * blockBytes;
         for (var start = 0; start < context; start += blockSize)
         {
             var b = start / blockSize;
             var values = head + (blockTable[b] * blockStride);
-            var next = prefetch && start + blockSize < context ? (byte*)(head + (blockTable[b + 1] * blockStride)) : null;
+            var next = prefetch && start + (_prefetchBlocks * blockSize) < context ? head + (blockTable[b + _prefetchBlocks] * blockStride) : null;
             var count = Math.Min(blockSize, context - start);
             for (var j = 0; j < count; j++)
             {
                 if (next != null)
                 {
-                    CachePrefetch.Lines(next + (j * 256), 256);
+                    CachePrefetch.Lines(next + (j * rowBytes), rowBytes);
                 }
 
-                var v = values + ((long)j * 64);
-                var v0 = Vector512.Load(v);
-                var v1 = Vector512.Load(v + 16);
-                var v2 = Vector512.Load(v + 32);
-                var v3 = Vector512.Load(v + 48);
+                var v = values + (j * rowBytes);
+                var v0 = TLoad.Load16(v, 0);
+                var v1 = TLoad.Load16(v, 16);
+                var v2 = TLoad.Load16(v, 32);
+                var v3 = TLoad.Load16(v, 48);
                 var p = start + j;
                 var w = Vector512.Create(w0[p]);
                 a00 = Vector512.FusedMultiplyAdd(v0, w, a00);
@@ -75,55 +78,57 @@ internal sealed unsafe partial class AttentionJob
     /// <summary>output = Σ weights[p] · V[p] for two heads of a group at head width 128, as
     /// <see cref="WeightedSum64x4"/> does for four heads of width 64.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void WeightedSum128x2(
+    private void WeightedSum128x2<TLoad>(
         float* w0, float* w1, float* o0, float* o1, int context, ReadOnlySpan<int> blockTable, int blockSize, int kvHead, bool prefetch)
+        where TLoad : IFloatRowLoader
     {
         Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default;
         Vector512<float> a04 = default, a05 = default, a06 = default, a07 = default;
         Vector512<float> a10 = default, a11 = default, a12 = default, a13 = default;
         Vector512<float> a14 = default, a15 = default, a16 = default, a17 = default;
-        long blockFloats = blockSize * 128;
-        var head = _values + (kvHead * blockFloats);
-        var blockStride = _kvHeads * blockFloats;
+        var rowBytes = 128 * _cache!.ElementBytes;
+        long blockBytes = blockSize * rowBytes;
+        var head = _values + (kvHead * blockBytes);
+        var blockStride = _kvHeads * blockBytes;
         for (var start = 0; start < context; start += blockSize)
         {
             var b = start / blockSize;
             var values = head + (blockTable[b] * blockStride);
-            var next = prefetch && start + blockSize < context ? (byte*)(head + (blockTable[b + 1] * blockStride)) : null;
+            var next = prefetch && start + (_prefetchBlocks * blockSize) < context ? head + (blockTable[b + _prefetchBlocks] * blockStride) : null;
             var count = Math.Min(blockSize, context - start);
             for (var j = 0; j < count; j++)
             {
                 if (next != null)
                 {
-                    CachePrefetch.Lines(next + (j * 512), 512);
+                    CachePrefetch.Lines(next + (j * rowBytes), rowBytes);
                 }
 
-                var v = values + ((long)j * 128);
+                var v = values + (j * rowBytes);
                 var p = start + j;
                 var x0 = Vector512.Create(w0[p]);
                 var x1 = Vector512.Create(w1[p]);
-                var v0 = Vector512.Load(v);
+                var v0 = TLoad.Load16(v, 0);
                 a00 = Vector512.FusedMultiplyAdd(v0, x0, a00);
                 a10 = Vector512.FusedMultiplyAdd(v0, x1, a10);
-                var v1 = Vector512.Load(v + 16);
+                var v1 = TLoad.Load16(v, 16);
                 a01 = Vector512.FusedMultiplyAdd(v1, x0, a01);
                 a11 = Vector512.FusedMultiplyAdd(v1, x1, a11);
-                var v2 = Vector512.Load(v + 32);
+                var v2 = TLoad.Load16(v, 32);
                 a02 = Vector512.FusedMultiplyAdd(v2, x0, a02);
                 a12 = Vector512.FusedMultiplyAdd(v2, x1, a12);
-                var v3 = Vector512.Load(v + 48);
+                var v3 = TLoad.Load16(v, 48);
                 a03 = Vector512.FusedMultiplyAdd(v3, x0, a03);
                 a13 = Vector512.FusedMultiplyAdd(v3, x1, a13);
-                var v4 = Vector512.Load(v + 64);
+                var v4 = TLoad.Load16(v, 64);
                 a04 = Vector512.FusedMultiplyAdd(v4, x0, a04);
                 a14 = Vector512.FusedMultiplyAdd(v4, x1, a14);
-                var v5 = Vector512.Load(v + 80);
+                var v5 = TLoad.Load16(v, 80);
                 a05 = Vector512.FusedMultiplyAdd(v5, x0, a05);
                 a15 = Vector512.FusedMultiplyAdd(v5, x1, a15);
-                var v6 = Vector512.Load(v + 96);
+                var v6 = TLoad.Load16(v, 96);
                 a06 = Vector512.FusedMultiplyAdd(v6, x0, a06);
                 a16 = Vector512.FusedMultiplyAdd(v6, x1, a16);
-                var v7 = Vector512.Load(v + 112);
+                var v7 = TLoad.Load16(v, 112);
                 a07 = Vector512.FusedMultiplyAdd(v7, x0, a07);
                 a17 = Vector512.FusedMultiplyAdd(v7, x1, a17);
             }
@@ -144,22 +149,42 @@ internal sealed unsafe partial class AttentionJob
         a3.Store(output + 48);
     }
 
-    private void WeightedSum(float* weights, int context, ReadOnlySpan<int> blockTable, int blockSize, int kvHead, float* output, bool prefetch)
+    private void WeightedSum<TLoad>(float* weights, int context, ReadOnlySpan<int> blockTable, int blockSize, int kvHead, float* output, bool prefetch)
+        where TLoad : IFloatRowLoader
     {
         new Span<float>(output, _headDim).Clear();
+        var rowBytes = _headDim * _cache!.ElementBytes;
         for (var start = 0; start < context; start += blockSize)
         {
-            var values = _cache!.HeadBlock(_values, blockTable[start / blockSize], kvHead);
+            var values = _cache.HeadBlock(_values, blockTable[start / blockSize], kvHead);
             var count = Math.Min(blockSize, context - start);
             if (prefetch && start + blockSize < context)
             {
-                CachePrefetch.Lines((byte*)_cache.HeadBlock(_values, blockTable[(start / blockSize) + 1], kvHead), blockSize * _headDim * sizeof(float));
+                CachePrefetch.Lines(_cache.HeadBlock(_values, blockTable[(start / blockSize) + 1], kvHead), blockSize * rowBytes);
             }
 
             for (var j = 0; j < count; j++)
             {
-                VectorOps.AddScaled(output, values + ((long)j * _headDim), weights[start + j], _headDim);
+                AddScaled<TLoad>(output, values + (j * rowBytes), weights[start + j]);
             }
+        }
+    }
+
+    /// <summary>output += weight · row over the head width: one fused multiply-add per element, in order of
+    /// elements within each vector, like the register-tiled kernels.</summary>
+    private void AddScaled<TLoad>(float* output, byte* row, float weight)
+        where TLoad : IFloatRowLoader
+    {
+        var d = 0;
+        var w = Vector256.Create(weight);
+        for (; d + 8 <= _headDim; d += 8)
+        {
+            Vector256.FusedMultiplyAdd(TLoad.Load8(row, d), w, Vector256.Load(output + d)).Store(output + d);
+        }
+
+        for (; d < _headDim; d++)
+        {
+            output[d] = MathF.FusedMultiplyAdd(TLoad.Load1(row, d), weight, output[d]);
         }
     }
 }

@@ -1,30 +1,38 @@
 using System.Runtime.CompilerServices;
+using Serving.Kernels.Runner;
 
 namespace Serving.Kernels.Cpu;
 
 /// <summary>
 /// The paged KV cache in native memory: for every layer a value array laid out
 /// <c>[block][kvHead][slot in block][headDim]</c> and a key array laid out <c>[block][kvHead][headDim][slot in
-/// block]</c>, fp32. Keeping one head's slots of a block together means attention, which reads one KV head at a time,
-/// streams <c>blockSize × headDim</c> contiguous floats per block instead of picking one head's 256 bytes out of
-/// every token's row. Keys are transposed within the block so that scoring a block is a sum of key rows times
-/// broadcast query elements, without a horizontal reduction per slot (which cost more than the multiply-adds).
-/// Which block belongs to which sequence is the scheduler's business; this class only stores.
+/// block]</c>, in fp32 or fp16 (<see cref="KvCacheDataType"/>). Keeping one head's slots of a block together means
+/// attention, which reads one KV head at a time, streams <c>blockSize × headDim</c> contiguous elements per block
+/// instead of picking one head's few hundred bytes out of every token's row. Keys are transposed within the block so
+/// that scoring a block is a sum of key rows times broadcast query elements, without a horizontal reduction per slot
+/// (which cost more than the multiply-adds). Which block belongs to which sequence is the scheduler's business; this
+/// class only stores.
 /// </summary>
 internal sealed unsafe class KvCacheStorage : IDisposable
 {
-    private readonly NativeBuffer<float> _keys;
-    private readonly NativeBuffer<float> _values;
-    private readonly long _layerStride;
+    private const float MaxHalf = 65504f;
 
-    public KvCacheStorage(int layers, int blocks, int blockSize, int kvHeads, int headDim)
+    private readonly NativeBuffer<byte> _keys;
+    private readonly NativeBuffer<byte> _values;
+    private readonly long _layerBytes;
+    private readonly long _headBlockBytes;
+
+    public KvCacheStorage(int layers, int blocks, int blockSize, int kvHeads, int headDim, KvCacheDataType dataType = KvCacheDataType.F32)
     {
         BlockSize = blockSize;
         KvHeads = kvHeads;
         HeadDim = headDim;
-        _layerStride = (long)blocks * blockSize * kvHeads * headDim;
-        _keys = new NativeBuffer<float>(_layerStride * layers);
-        _values = new NativeBuffer<float>(_layerStride * layers);
+        DataType = dataType;
+        ElementBytes = KvCacheConfig.ElementBytes(dataType);
+        _headBlockBytes = (long)blockSize * headDim * ElementBytes;
+        _layerBytes = (long)blocks * kvHeads * _headBlockBytes;
+        _keys = new NativeBuffer<byte>(_layerBytes * layers);
+        _values = new NativeBuffer<byte>(_layerBytes * layers);
     }
 
     public int BlockSize { get; }
@@ -33,21 +41,25 @@ internal sealed unsafe class KvCacheStorage : IDisposable
 
     public int HeadDim { get; }
 
-    public long Bytes => 2 * _keys.Length * sizeof(float);
+    public KvCacheDataType DataType { get; }
 
-    public float* Keys(int layer) => _keys.Pointer + (layer * _layerStride);
+    public int ElementBytes { get; }
 
-    public float* Values(int layer) => _values.Pointer + (layer * _layerStride);
+    public long Bytes => 2 * _keys.Length;
+
+    public byte* Keys(int layer) => _keys.Pointer + (layer * _layerBytes);
+
+    public byte* Values(int layer) => _values.Pointer + (layer * _layerBytes);
 
     /// <summary>Start of <paramref name="kvHead"/>'s part of <paramref name="block"/> in a layer's key or value
-    /// array: for values slot j is <c>j × headDim</c> floats further, for keys dimension d of every slot is
-    /// <c>d × blockSize</c> floats further.</summary>
+    /// array: for values slot j is <c>j × headDim</c> elements further, for keys dimension d of every slot is
+    /// <c>d × blockSize</c> elements further.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public float* HeadBlock(float* layer, int block, int kvHead) =>
-        layer + ((((long)block * KvHeads) + kvHead) * BlockSize * HeadDim);
+    public byte* HeadBlock(byte* layer, int block, int kvHead) =>
+        layer + ((((long)block * KvHeads) + kvHead) * _headBlockBytes);
 
     /// <summary>Writes one token's K and V (all KV heads, head-major as the projections produce them) to
-    /// <paramref name="slot"/> of a layer.</summary>
+    /// <paramref name="slot"/> of a layer, converted to the cache's element type.</summary>
     public void Write(int layer, int slot, float* k, float* v)
     {
         var block = slot / BlockSize;
@@ -55,15 +67,35 @@ internal sealed unsafe class KvCacheStorage : IDisposable
         for (var h = 0; h < KvHeads; h++)
         {
             var source = h * HeadDim;
-            var keys = HeadBlock(Keys(layer), block, h) + inBlock;
-            for (var d = 0; d < HeadDim; d++)
+            var keys = HeadBlock(Keys(layer), block, h);
+            var values = HeadBlock(Values(layer), block, h);
+            if (DataType == KvCacheDataType.F16)
             {
-                keys[(long)d * BlockSize] = k[source + d];
+                var keyHalves = (ushort*)keys + inBlock;
+                var valueHalves = (ushort*)values + ((long)inBlock * HeadDim);
+                for (var d = 0; d < HeadDim; d++)
+                {
+                    keyHalves[(long)d * BlockSize] = ToHalf(k[source + d]);
+                    valueHalves[d] = ToHalf(v[source + d]);
+                }
             }
+            else
+            {
+                var keyFloats = (float*)keys + inBlock;
+                for (var d = 0; d < HeadDim; d++)
+                {
+                    keyFloats[(long)d * BlockSize] = k[source + d];
+                }
 
-            new ReadOnlySpan<float>(v + source, HeadDim).CopyTo(new Span<float>(HeadBlock(Values(layer), block, h) + ((long)inBlock * HeadDim), HeadDim));
+                new ReadOnlySpan<float>(v + source, HeadDim).CopyTo(new Span<float>((float*)values + ((long)inBlock * HeadDim), HeadDim));
+            }
         }
     }
+
+    /// <summary>The nearest fp16 value, saturating at ±65504 so that the cache holds no infinity and attention may
+    /// widen with <see cref="MatMul.F16FiniteRowLoader"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ushort ToHalf(float value) => BitConverter.HalfToUInt16Bits((Half)Math.Clamp(value, -MaxHalf, MaxHalf));
 
     public void Dispose()
     {

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace Serving.Kernels.Cpu;
@@ -67,42 +66,6 @@ internal static unsafe class VectorOps
         {
             var g = gate[i];
             gate[i] = g / (1f + MathF.Exp(-g)) * up[i];
-        }
-    }
-
-    /// <summary>Dot product of two fp32 rows.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Dot(float* a, float* b, int n)
-    {
-        var acc = Vector256<float>.Zero;
-        var i = 0;
-        for (; i + 8 <= n; i += 8)
-        {
-            acc = Vector256.FusedMultiplyAdd(Vector256.Load(a + i), Vector256.Load(b + i), acc);
-        }
-
-        var sum = Vector256.Sum(acc);
-        for (; i < n; i++)
-        {
-            sum += a[i] * b[i];
-        }
-
-        return sum;
-    }
-
-    /// <summary>y += alpha · x.</summary>
-    public static void AddScaled(float* y, float* x, float alpha, int n)
-    {
-        var va = Vector256.Create(alpha);
-        var i = 0;
-        for (; i + 8 <= n; i += 8)
-        {
-            Vector256.FusedMultiplyAdd(Vector256.Load(x + i), va, Vector256.Load(y + i)).Store(y + i);
-        }
-
-        for (; i < n; i++)
-        {
-            y[i] += alpha * x[i];
         }
     }
 }

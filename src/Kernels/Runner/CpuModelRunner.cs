@@ -48,7 +48,7 @@ public sealed unsafe class CpuModelRunner : IModelRunner
         var c = Config;
         var threads = _options.Threads > 0 ? _options.Threads : Environment.ProcessorCount;
         _pool = new WorkerPool(threads);
-        _cache = new KvCacheStorage(c.LayerCount, kvCache.BlockCount, kvCache.BlockSize, c.KvHeadCount, c.HeadDim);
+        _cache = new KvCacheStorage(c.LayerCount, kvCache.BlockCount, kvCache.BlockSize, c.KvHeadCount, c.HeadDim, kvCache.DataType);
         _rope = new RotaryEmbedding(c);
         var maxTokens = _options.MaxTokensPerStep;
         var backend = _options.Backend;

@@ -60,12 +60,12 @@ internal static unsafe class KernelBenchmark
         }
     }
 
-    public static IReadOnlyList<double> Attention(int context, int headDim, int kvHeads, int rounds, int threads)
+    public static IReadOnlyList<double> Attention(int context, int headDim, int kvHeads, KvCacheDataType dataType, int rounds, int threads)
     {
         const int layers = 22, blockSize = 16, heads = 32;
         threads = threads > 0 ? threads : Environment.ProcessorCount;
         var blocks = (context + blockSize - 1) / blockSize;
-        using var cache = new KvCacheStorage(layers, 2 * blocks, blockSize, kvHeads, headDim);
+        using var cache = new KvCacheStorage(layers, 2 * blocks, blockSize, kvHeads, headDim, dataType);
         using var row = new NativeBuffer<float>((long)kvHeads * headDim);
         var random = new Random(3);
         for (var l = 0; l < layers; l++)
@@ -98,7 +98,7 @@ internal static unsafe class KernelBenchmark
         {
             for (var l = 0; l < layers; l++)
             {
-                attention.Set(step, queries.Pointer, output.Pointer, cache, l);
+                attention.Set(step, queries.Pointer, output.Pointer, cache, Environment.GetEnvironmentVariable("ZZ_L0") is null ? l : 0);
                 pool.Run(attention);
             }
         }

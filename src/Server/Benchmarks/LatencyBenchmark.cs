@@ -17,7 +17,7 @@ internal static class LatencyBenchmark
     private const int ProbeRepeats = 3;
     private const int WarmUpDecodeSteps = 64;
 
-    public static LatencyResult Run(LoadedModel model, double loadSeconds, int promptTokens, int genTokens, int threads, DenseBackend backend)
+    public static LatencyResult Run(LoadedModel model, double loadSeconds, int promptTokens, int genTokens, int threads, DenseBackend backend, KvCacheDataType kvDataType)
     {
         var config = model.Config;
         var context = promptTokens + genTokens + 1;
@@ -28,7 +28,7 @@ internal static class LatencyBenchmark
 
         using var runner = new CpuModelRunner(
             model,
-            KvCacheConfig.ForTokens(context),
+            KvCacheConfig.ForTokens(context, dataType: kvDataType),
             new CpuRunnerOptions { MaxTokensPerStep = Math.Min(MaxTokensPerStep, promptTokens), MaxSequences = 1, Threads = threads, Backend = backend });
         var blockTable = Enumerable.Range(0, runner.KvCache.BlockCount).ToArray();
         var step = new StepInput(Math.Min(MaxTokensPerStep, promptTokens), 1, blockTable.Length, runner.KvCache.BlockSize);

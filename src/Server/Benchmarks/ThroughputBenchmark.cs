@@ -12,10 +12,10 @@ namespace Serving.Server.Benchmarks;
 /// in the same run.</summary>
 internal static class ThroughputBenchmark
 {
-    public static ThroughputResult Run(LoadedModel model, int prompts, int inputLength, int outputLength, int concurrency, int maxBatchedTokens, int threads)
+    public static ThroughputResult Run(LoadedModel model, int prompts, int inputLength, int outputLength, int concurrency, int maxBatchedTokens, int threads, KvCacheDataType kvDataType)
     {
         var config = new EngineConfig { MaxSequences = concurrency, MaxBatchedTokens = maxBatchedTokens, EnablePrefixCaching = false };
-        var kv = KvCacheConfig.ForTokens(concurrency * (inputLength + outputLength + 16));
+        var kv = KvCacheConfig.ForTokens(concurrency * (inputLength + outputLength + 16), dataType: kvDataType);
         using var runner = new CpuModelRunner(model, kv, new CpuRunnerOptions { MaxTokensPerStep = maxBatchedTokens, MaxSequences = concurrency, Threads = threads });
         using var engine = new LlmEngine(model, runner, config);
         var random = new Random(1);

@@ -15,9 +15,10 @@ internal static class BenchCommand
         var genTokens = new Option<int>("--gen-tokens") { Description = "Tokens to decode", DefaultValueFactory = _ => 128 };
         var threads = new Option<int>("--threads") { Description = "Kernel threads (0: one per core)", DefaultValueFactory = _ => 0 };
         var backend = new Option<DenseBackend>("--backend") { Description = "Dense segments on our kernels (native), ONNX Runtime (onnx), or chosen per step (auto)", DefaultValueFactory = _ => DenseBackend.Native };
+        var kvType = KvCacheDtypeOption.Create();
         var latency = new Command("latency", "Prompt processing and single-stream decode speed, with bandwidth and int8 ceilings measured in the same run")
         {
-            model, promptTokens, genTokens, threads, backend,
+            model, promptTokens, genTokens, threads, backend, kvType,
         };
         latency.SetAction(result =>
         {
@@ -33,9 +34,10 @@ internal static class BenchCommand
                 var watch = Stopwatch.StartNew();
                 using var loaded = ModelSource.Open(result.GetValue(model), null, logger);
                 var load = watch.Elapsed.TotalSeconds;
-                var r = LatencyBenchmark.Run(loaded, load, result.GetValue(promptTokens), result.GetValue(genTokens), result.GetValue(threads), result.GetValue(backend));
+                var kv = KvCacheDataTypes.Resolve(result.GetValue(kvType), loaded.Weights);
+                var r = LatencyBenchmark.Run(loaded, load, result.GetValue(promptTokens), result.GetValue(genTokens), result.GetValue(threads), result.GetValue(backend), kv);
                 Console.WriteLine($"model: {r.Model}");
-                Console.WriteLine($"backend: {result.GetValue(backend)}");
+                Console.WriteLine($"backend: {result.GetValue(backend)}; KV cache: {kv}");
                 Console.WriteLine($"load: {r.LoadSeconds:F2} s");
                 Console.WriteLine($"prompt: {r.PromptTokens} tokens at {r.PromptTokensPerSecond:F1} tok/s ({r.PromptComputeFraction:P0} of the int8 compute ceiling {r.PromptComputeCeilingTokensPerSecond:F1} tok/s)");
                 Console.WriteLine($"decode: {r.GeneratedTokens} tokens at {r.DecodeTokensPerSecond:F1} tok/s ({r.DecodeRooflineFraction:P0} of the bandwidth roofline, median of {r.Bandwidths.Count} rounds)");
@@ -63,10 +65,11 @@ internal static class BenchCommand
         var context = new Option<int>("--attention-context") { Description = "Context of the paged-attention measurement (0: skip it)", DefaultValueFactory = _ => 1024 };
         var headDim = new Option<int>("--head-dim") { Description = "Head width for attention", DefaultValueFactory = _ => 64 };
         var kvHeads = new Option<int>("--kv-heads") { Description = "KV heads for attention (32 query heads)", DefaultValueFactory = _ => 4 };
+        var kvType = new Option<KvCacheDataType>("--kv-cache-dtype") { Description = "Element type of the K/V cache for attention (f32 or f16)", DefaultValueFactory = _ => KvCacheDataType.F16 };
         var threads = new Option<int>("--threads") { Description = "Kernel threads (0: one per core)", DefaultValueFactory = _ => 0 };
         var command = new Command("kernels", "The matrix and attention kernels alone on random TinyLlama-shaped weights, each round against the bandwidth and int8 rate measured before it")
         {
-            dtype, tokens, layers, rounds, repeats, context, headDim, kvHeads, threads,
+            dtype, tokens, layers, rounds, repeats, context, headDim, kvHeads, kvType, threads,
         };
         command.SetAction(result =>
         {
@@ -102,10 +105,10 @@ internal static class BenchCommand
 
                 if (result.GetValue(context) > 0)
                 {
-                    var bytes = 2.0 * 22 * result.GetValue(context) * result.GetValue(kvHeads) * result.GetValue(headDim) * sizeof(float);
-                    foreach (var seconds in KernelBenchmark.Attention(result.GetValue(context), result.GetValue(headDim), result.GetValue(kvHeads), result.GetValue(rounds), result.GetValue(threads)))
+                    var bytes = 2.0 * 22 * result.GetValue(context) * result.GetValue(kvHeads) * result.GetValue(headDim) * KvCacheConfig.ElementBytes(result.GetValue(kvType));
+                    foreach (var seconds in KernelBenchmark.Attention(result.GetValue(context), result.GetValue(headDim), result.GetValue(kvHeads), result.GetValue(kvType), result.GetValue(rounds), result.GetValue(threads)))
                     {
-                        Console.WriteLine($"attention context={result.GetValue(context)} head-dim={result.GetValue(headDim)} kv-heads={result.GetValue(kvHeads)}: {seconds * 1e3:F3} ms per token over 22 layers ({bytes / seconds / 1e9:F1} GB/s of K/V), best of 20");
+                        Console.WriteLine($"attention {result.GetValue(kvType)} context={result.GetValue(context)} head-dim={result.GetValue(headDim)} kv-heads={result.GetValue(kvHeads)}: {seconds * 1e3:F3} ms per token over 22 layers ({bytes / seconds / 1e9:F1} GB/s of K/V), best of 20");
                     }
                 }
 
@@ -129,9 +132,10 @@ internal static class BenchCommand
         var concurrency = new Option<int>("--max-num-seqs") { Description = "Most requests running together", DefaultValueFactory = _ => 32 };
         var batched = new Option<int>("--max-num-batched-tokens") { Description = "Token budget of one step", DefaultValueFactory = _ => 512 };
         var threads = new Option<int>("--threads") { Description = "Kernel threads (0: one per core)", DefaultValueFactory = _ => 0 };
+        var kvType = KvCacheDtypeOption.Create();
         var command = new Command("throughput", "Offline throughput of the continuous-batching engine (no HTTP), with the int8 compute ceiling measured in the same run")
         {
-            model, prompts, input, output, concurrency, batched, threads,
+            model, prompts, input, output, concurrency, batched, threads, kvType,
         };
         command.SetAction(result =>
         {
@@ -145,8 +149,9 @@ internal static class BenchCommand
                 }
 
                 using var loaded = ModelSource.Open(result.GetValue(model), null, logger);
-                var r = ThroughputBenchmark.Run(loaded, result.GetValue(prompts), result.GetValue(input), result.GetValue(output), result.GetValue(concurrency), result.GetValue(batched), result.GetValue(threads));
-                Console.WriteLine($"model: {loaded.Source}");
+                var kv = KvCacheDataTypes.Resolve(result.GetValue(kvType), loaded.Weights);
+                var r = ThroughputBenchmark.Run(loaded, result.GetValue(prompts), result.GetValue(input), result.GetValue(output), result.GetValue(concurrency), result.GetValue(batched), result.GetValue(threads), kv);
+                Console.WriteLine($"model: {loaded.Source}; KV cache: {kv}");
                 Console.WriteLine($"requests: {r.Prompts} × ({r.InputLength} in + {r.OutputLength} out), at most {r.Concurrency} running; {r.Steps} steps in {r.Seconds:F2} s");
                 Console.WriteLine($"throughput: {r.RequestsPerSecond:F2} req/s, {r.OutputTokensPerSecond:F1} output tok/s, {r.TotalTokensPerSecond:F1} total tok/s");
                 Console.WriteLine($"compute ceiling: {r.ComputeCeilingTokensPerSecond:F1} tok/s (int8 {r.Int8OpsPerSecond / 1e9:F0} Gop/s, median of the probes during the run, range {r.Int8Lowest / 1e9:F0}–{r.Int8Highest / 1e9:F0}; {r.MatrixParameters / 1e6:F1} M matrix parameters); output at {r.OutputTokensPerSecond / r.ComputeCeilingTokensPerSecond:P0}, all tokens at {r.TotalTokensPerSecond / r.ComputeCeilingTokensPerSecond:P0}");

@@ -20,10 +20,11 @@ internal static class GenerateCommand
         var seed = new Option<ulong?>("--seed") { Description = "Random seed; the same seed gives the same text" };
         var ignoreEos = new Option<bool>("--ignore-eos") { Description = "Keep generating past end-of-sequence" };
         var threads = new Option<int>("--threads") { Description = "Kernel threads (0: one per core)", DefaultValueFactory = _ => 0 };
+        var kvType = KvCacheDtypeOption.Create();
         var verbose = new Option<bool>("--verbose") { Description = "Debug logging on stderr" };
         var command = new Command("generate", "Generate text from a prompt with one model")
         {
-            model, tokenizer, prompt, maxTokens, temperature, topK, topP, seed, ignoreEos, threads, verbose,
+            model, tokenizer, prompt, maxTokens, temperature, topK, topP, seed, ignoreEos, threads, kvType, verbose,
         };
         command.SetAction(result =>
         {
@@ -59,7 +60,7 @@ internal static class GenerateCommand
                 var tokensPerStep = Math.Min(512, ids.Count);
                 using var runner = new CpuModelRunner(
                     loaded,
-                    KvCacheConfig.ForTokens(context),
+                    KvCacheConfig.ForTokens(context, dataType: KvCacheDataTypes.Resolve(result.GetValue(kvType), loaded.Weights)),
                     new CpuRunnerOptions { MaxTokensPerStep = tokensPerStep, MaxSequences = 1, Threads = result.GetValue(threads) });
                 logger.LogDebug("Runner ready after {Milliseconds} ms ({Threads} threads, KV pool {Megabytes:F1} MB)", started.ElapsedMilliseconds, runner.Threads, runner.KvCacheBytes / 1e6);
                 var generator = new SingleSequenceGenerator(loaded, runner, tokensPerStep);

@@ -28,6 +28,7 @@ internal static class ServeCommand
             Bind<int>(command, "--max-num-batched-tokens", "MaxNumBatchedTokens", "Token budget of one engine step (default 512)"),
             Bind<int>(command, "--kv-cache-tokens", "KvCacheTokens", "KV cache size in tokens"),
             Bind<long>(command, "--kv-cache-memory", "KvCacheMemoryBytes", "KV cache memory budget in bytes (used when --kv-cache-tokens is not given)"),
+            Bind<string>(command, "--kv-cache-dtype", "KvCacheDtype", "KV cache element type: auto (fp32 for fp32 models, else fp16), f32 or f16"),
             Bind<int>(command, "--threads", "Threads", "Kernel threads (default: one per core)"),
             Bind<int>(command, "--max-waiting-requests", "MaxWaitingRequests", "Requests that may wait for admission before new ones get 429 (default 256)"),
             Bind<int>(command, "--rate-limit-per-minute", "RateLimitPerMinute", "Requests per minute per API key (default: unlimited)"),

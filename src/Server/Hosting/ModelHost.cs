@@ -115,7 +115,7 @@ internal sealed partial class ModelHost : BackgroundService, IHostedLifecycleSer
 
         _model = served;
         _state = (int)ServingState.Ready;
-        LogReady(served.Name, served.MaxModelLen, served.Engine.TotalBlocks * served.Runner.KvCache.BlockSize);
+        LogReady(served.Name, served.MaxModelLen, served.Engine.TotalBlocks * served.Runner.KvCache.BlockSize, served.Runner.KvCache.DataType);
         try
         {
             await Task.Factory.StartNew(() => served.Engine.RunAsync(stoppingToken), stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default)
@@ -174,7 +174,7 @@ internal sealed partial class ModelHost : BackgroundService, IHostedLifecycleSer
                 MaxModelLength = _options.MaxModelLen,
             };
             var context = _options.MaxModelLen > 0 ? Math.Min(_options.MaxModelLen, loaded.Config.MaxPositions) : loaded.Config.MaxPositions;
-            var kv = KvCacheSize(loaded.Config, context);
+            var kv = KvCacheSize(loaded.Config, context, KvCacheDataTypes.Resolve(_options.KvCacheDtype, loaded.Weights));
             var runner = new CpuModelRunner(
                 loaded,
                 kv,
@@ -210,20 +210,20 @@ internal sealed partial class ModelHost : BackgroundService, IHostedLifecycleSer
         }
     }
 
-    private KvCacheConfig KvCacheSize(ModelConfig model, int context)
+    private KvCacheConfig KvCacheSize(ModelConfig model, int context, KvCacheDataType dataType)
     {
         if (_options.KvCacheTokens > 0)
         {
-            return KvCacheConfig.ForTokens(_options.KvCacheTokens);
+            return KvCacheConfig.ForTokens(_options.KvCacheTokens, dataType: dataType);
         }
 
         if (_options.KvCacheMemoryBytes > 0)
         {
-            return KvCacheConfig.ForMemory(_options.KvCacheMemoryBytes, model);
+            return KvCacheConfig.ForMemory(_options.KvCacheMemoryBytes, model, dataType: dataType);
         }
 
-        var wanted = KvCacheConfig.ForTokens((int)Math.Min((long)context * _options.MaxNumSeqs, int.MaxValue / 2));
-        var cap = KvCacheConfig.ForMemory(1L << 30, model);
+        var wanted = KvCacheConfig.ForTokens((int)Math.Min((long)context * _options.MaxNumSeqs, int.MaxValue / 2), dataType: dataType);
+        var cap = KvCacheConfig.ForMemory(1L << 30, model, dataType: dataType);
         return wanted.BlockCount <= cap.BlockCount ? wanted : cap;
     }
 
@@ -241,8 +241,8 @@ internal sealed partial class ModelHost : BackgroundService, IHostedLifecycleSer
     [LoggerMessage(Level = LogLevel.Warning, Message = "No model given: serving the built-in demo model {Name} (random weights, output is noise). Set --model to a GGUF file, a Hugging Face directory or a llama2.c checkpoint")]
     private partial void LogDemoModel(string name);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Ready: serving {Name} (max model length {MaxModelLen}, KV cache {KvTokens} tokens)")]
-    private partial void LogReady(string name, int maxModelLen, int kvTokens);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Ready: serving {Name} (max model length {MaxModelLen}, KV cache {KvTokens} tokens in {KvDataType})")]
+    private partial void LogReady(string name, int maxModelLen, int kvTokens, KvCacheDataType kvDataType);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "The model has no chat template: chat requests use the ChatML fallback")]
     private partial void LogFallbackTemplate();

@@ -47,6 +47,10 @@ internal sealed record ServingOptions
     /// <summary>KV cache memory budget in bytes (used when <see cref="KvCacheTokens"/> is 0).</summary>
     public long KvCacheMemoryBytes { get; init; }
 
+    /// <summary>Element type of the KV cache: <c>auto</c> (fp32 for fp32 models, fp16 for the rest), <c>f32</c> or
+    /// <c>f16</c>.</summary>
+    public string KvCacheDtype { get; init; } = "auto";
+
     /// <summary>Kernel threads; 0 is one per core.</summary>
     public int Threads { get; init; }
 

@@ -47,6 +47,23 @@ public sealed class RunnerAgreementTests
         Assert.True(RunScript(config, model.Weights, blockSize: 16) <= 1e-4);
     }
 
+    /// <summary>An fp16 KV cache on fp32 weights: K and V are rounded to 11 significant bits (relative error up to
+    /// 2^-11 ≈ 4.9e-4 per element) before attention reads them; scores and weighted sums average that rounding over
+    /// the head width and the context, and it stays below 2e-3 of the largest logit, four times the per-element
+    /// rounding. The head widths 64 and 128 run the register-tiled paths.</summary>
+    [Theory]
+    [InlineData(4, 2, 16)]
+    [InlineData(8, 1, 64)]
+    [InlineData(6, 2, 128)]
+    public void An_fp16_cache_matches_reference_within_fp16_rounding(int heads, int kvHeads, int headDim)
+    {
+        var config = SmallConfig() with { HiddenSize = heads * headDim, HeadCount = heads, KvHeadCount = kvHeads, HeadDim = headDim, IntermediateSize = 128, RopeDimensions = headDim };
+        using var model = new InMemoryModel(config, GgmlType.F32, seed: 9);
+        var worst = RunScript(config, model.Weights, blockSize: 16, kvDataType: KvCacheDataType.F16);
+        Assert.True(worst <= 2e-3, $"max relative logit error {worst:E3} exceeds 2e-3");
+        Assert.True(worst > 1e-6, "an fp16 cache rounds K and V, so the logits cannot match the reference to float precision");
+    }
+
     [Fact]
     public void Rope_frequency_factors_are_applied()
     {
@@ -93,7 +110,7 @@ public sealed class RunnerAgreementTests
 
     /// <summary>Four sequences over three steps: prefill chunks, decode, and multi-token steps on top of cached
     /// context, with block tables that are neither contiguous nor ordered.</summary>
-    internal static double RunScript(ModelConfig config, ModelWeights weights, int blockSize = 4, DenseBackend backend = DenseBackend.Native, int onnxMinTokens = int.MaxValue)
+    internal static double RunScript(ModelConfig config, ModelWeights weights, int blockSize = 4, DenseBackend backend = DenseBackend.Native, int onnxMinTokens = int.MaxValue, KvCacheDataType kvDataType = KvCacheDataType.F32)
     {
         // Lengths grow with the block size so contexts always span several blocks.
         var k = blockSize / 4;
@@ -108,7 +125,7 @@ public sealed class RunnerAgreementTests
         ];
 
         var references = prompts.Select(_ => new ReferenceForward(config, weights)).ToArray();
-        using var runner = new CpuModelRunner(config, weights, new KvCacheConfig(16, blockSize), new CpuRunnerOptions { MaxTokensPerStep = 32 * k, Threads = 2, Backend = backend, OnnxMinTokens = onnxMinTokens });
+        using var runner = new CpuModelRunner(config, weights, new KvCacheConfig(16, blockSize, kvDataType), new CpuRunnerOptions { MaxTokensPerStep = 32 * k, Threads = 2, Backend = backend, OnnxMinTokens = onnxMinTokens });
         var input = new StepInput(32 * k, 4, 4, blockSize);
         var worst = 0.0;
         foreach (var step in steps)

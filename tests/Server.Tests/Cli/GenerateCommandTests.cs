@@ -57,6 +57,18 @@ public sealed class GenerateCommandTests
     }
 
     [Fact]
+    public async Task Kv_cache_dtype_is_chosen_or_refused_clearly()
+    {
+        var f16 = await ServingProcess.RunAsync("generate", "--max-tokens", "8", "--seed", "1", "--kv-cache-dtype", "f16");
+        Assert.True(f16.ExitCode == 0, f16.StdErr);
+        Assert.NotEmpty(f16.StdOut);
+        var bad = await ServingProcess.RunAsync("generate", "--max-tokens", "8", "--kv-cache-dtype", "fp8");
+        Assert.Equal(1, bad.ExitCode);
+        Assert.Empty(bad.StdOut);
+        Assert.Contains("the KV cache dtype must be auto, f32 or f16, not 'fp8'", bad.StdErr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Missing_model_is_a_clear_error()
     {
         var (code, stdout, stderr) = await ServingProcess.RunAsync("generate", "--model", "/nonexistent/model.gguf");

@@ -1,0 +1,85 @@
+using CsCheck;
+using Serving.Kernels.Cpu;
+using Serving.Kernels.Runner;
+
+namespace Serving.Kernels.Tests.Cpu;
+
+/// <summary>The fp16 KV cache: how values are rounded on the way in, and that attention over it computes exactly
+/// what it computes over an fp32 cache holding the same rounded values.</summary>
+public sealed unsafe class KvCacheStorageTests
+{
+    [Fact]
+    public void Halves_round_like_Half_inside_the_range_and_saturate_outside()
+    {
+        Gen.Float[-65504f, 65504f].Sample(x =>
+            Assert.Equal(BitConverter.HalfToUInt16Bits((Half)x), KvCacheStorage.ToHalf(x)), iter: 100_000);
+        Assert.Equal(BitConverter.HalfToUInt16Bits((Half)65504f), KvCacheStorage.ToHalf(1e9f));
+        Assert.Equal(BitConverter.HalfToUInt16Bits((Half)(-65504f)), KvCacheStorage.ToHalf(float.NegativeInfinity));
+    }
+
+    [Fact]
+    public void An_fp16_cache_takes_half_the_bytes()
+    {
+        using var f32 = new KvCacheStorage(layers: 2, blocks: 3, blockSize: 16, kvHeads: 2, headDim: 64);
+        using var f16 = new KvCacheStorage(layers: 2, blocks: 3, blockSize: 16, kvHeads: 2, headDim: 64, KvCacheDataType.F16);
+        Assert.Equal(2L * 2 * 3 * 16 * 2 * 64 * sizeof(float), f32.Bytes);
+        Assert.Equal(f32.Bytes / 2, f16.Bytes);
+    }
+
+    /// <summary>Head widths 64 and 128 (register-tiled paths) and 24 (the general path, with a scalar tail), groups of
+    /// one, four and eight query heads, contexts inside one block and across several scattered ones.</summary>
+    [Theory]
+    [InlineData(8, 1, 64, 16, 37)]
+    [InlineData(8, 2, 128, 16, 50)]
+    [InlineData(4, 4, 64, 16, 9)]
+    [InlineData(4, 1, 24, 4, 23)]
+    public void Attention_over_fp16_equals_attention_over_the_rounded_values_in_fp32(int heads, int kvHeads, int headDim, int blockSize, int context)
+    {
+        var blocks = (context + blockSize - 1) / blockSize;
+        using var f32 = new KvCacheStorage(1, 2 * blocks, blockSize, kvHeads, headDim);
+        using var f16 = new KvCacheStorage(1, 2 * blocks, blockSize, kvHeads, headDim, KvCacheDataType.F16);
+        var random = new Random(context);
+        var width = kvHeads * headDim;
+        using var k = new NativeBuffer<float>(width);
+        using var v = new NativeBuffer<float>(width);
+        using var kRounded = new NativeBuffer<float>(width);
+        using var vRounded = new NativeBuffer<float>(width);
+        var table = Enumerable.Range(0, blocks).Select(b => (2 * blocks) - 1 - (2 * b)).ToArray();
+        for (var p = 0; p < context; p++)
+        {
+            for (var i = 0; i < width; i++)
+            {
+                k.Pointer[i] = (float)((random.NextDouble() * 4) - 2);
+                v.Pointer[i] = (float)((random.NextDouble() * 4) - 2);
+                kRounded.Pointer[i] = (float)BitConverter.UInt16BitsToHalf(KvCacheStorage.ToHalf(k.Pointer[i]));
+                vRounded.Pointer[i] = (float)BitConverter.UInt16BitsToHalf(KvCacheStorage.ToHalf(v.Pointer[i]));
+            }
+
+            var slot = (table[p / blockSize] * blockSize) + (p % blockSize);
+            f16.Write(0, slot, k.Pointer, v.Pointer);
+            f32.Write(0, slot, kRounded.Pointer, vRounded.Pointer);
+        }
+
+        var step = new StepInput(1, 1, blocks, blockSize);
+        step.AddSequence([1], context - 1, table, 1);
+        using var query = new NativeBuffer<float>(heads * headDim);
+        for (var i = 0; i < heads * headDim; i++)
+        {
+            query.Pointer[i] = (float)((random.NextDouble() * 2) - 1);
+        }
+
+        using var expected = new NativeBuffer<float>(heads * headDim);
+        using var actual = new NativeBuffer<float>(heads * headDim);
+        using var job = new AttentionJob(heads, kvHeads, headDim, context, blockSize, threads: 1);
+        job.Set(step, query.Pointer, expected.Pointer, f32, 0);
+        job.Execute(0);
+        job.Set(step, query.Pointer, actual.Pointer, f16, 0);
+        job.Execute(0);
+        for (var i = 0; i < heads * headDim; i++)
+        {
+            Assert.Equal(BitConverter.SingleToInt32Bits(expected.Pointer[i]), BitConverter.SingleToInt32Bits(actual.Pointer[i]));
+        }
+
+        Assert.NotEqual(0f, actual.Pointer[0]);
+    }
+}
