@@ -13,12 +13,14 @@ namespace Serving.Kernels.Tests.Runner;
 public sealed class BatchInvarianceTests
 {
     [Theory]
-    [InlineData(GgmlType.F32)]
-    [InlineData(GgmlType.F16)]
-    [InlineData(GgmlType.BF16)]
-    [InlineData(GgmlType.Q8_0)]
-    [InlineData(GgmlType.Q4_0)]
-    public void Logits_do_not_depend_on_the_batch(GgmlType type)
+    [InlineData(GgmlType.F32, KvCacheDataType.F32)]
+    [InlineData(GgmlType.F16, KvCacheDataType.F32)]
+    [InlineData(GgmlType.BF16, KvCacheDataType.F32)]
+    [InlineData(GgmlType.Q8_0, KvCacheDataType.F32)]
+    [InlineData(GgmlType.Q4_0, KvCacheDataType.F32)]
+    [InlineData(GgmlType.Q4_0, KvCacheDataType.F16)]
+    [InlineData(GgmlType.F32, KvCacheDataType.F16)]
+    public void Logits_do_not_depend_on_the_batch(GgmlType type, KvCacheDataType kvDataType)
     {
         var config = RunnerAgreementTests.SmallConfig() with { HiddenSize = 96, HeadCount = 6, KvHeadCount = 2, IntermediateSize = 160 };
         using var model = new InMemoryModel(config, type, seed: 21);
@@ -27,8 +29,8 @@ public sealed class BatchInvarianceTests
             {
                 var random = new Random(seed);
                 var sequences = Enumerable.Range(0, 3).Select(_ => Enumerable.Range(0, random.Next(2, 14)).Select(_ => random.Next(config.VocabSize)).ToArray()).ToArray();
-                var alone = sequences.Select(s => Alone(config, model, s)).ToArray();
-                var together = Together(config, model, sequences, random);
+                var alone = sequences.Select(s => Alone(config, model, s, kvDataType)).ToArray();
+                var together = Together(config, model, sequences, random, kvDataType);
                 for (var s = 0; s < sequences.Length; s++)
                 {
                     Assert.Equal(alone[s], together[s]);
@@ -37,9 +39,9 @@ public sealed class BatchInvarianceTests
             iter: 12);
     }
 
-    private static float[][] Alone(Models.ModelConfig config, InMemoryModel model, int[] tokens)
+    private static float[][] Alone(Models.ModelConfig config, InMemoryModel model, int[] tokens, KvCacheDataType kvDataType)
     {
-        using var runner = new CpuModelRunner(config, model.Weights, new KvCacheConfig(4, 4), new CpuRunnerOptions { MaxTokensPerStep = 16, Threads = 2 });
+        using var runner = new CpuModelRunner(config, model.Weights, new KvCacheConfig(4, 4, kvDataType), new CpuRunnerOptions { MaxTokensPerStep = 16, Threads = 2 });
         var step = new StepInput(16, 1, 4, 4);
         var rows = new float[tokens.Length][];
         step.AddSequence(tokens, 0, [0, 1, 2, 3], tokens.Length);
@@ -54,9 +56,9 @@ public sealed class BatchInvarianceTests
     }
 
     /// <summary>All sequences at once: each step takes a random-sized chunk of every unfinished sequence.</summary>
-    private static float[][][] Together(Models.ModelConfig config, InMemoryModel model, int[][] sequences, Random random)
+    private static float[][][] Together(Models.ModelConfig config, InMemoryModel model, int[][] sequences, Random random, KvCacheDataType kvDataType)
     {
-        using var runner = new CpuModelRunner(config, model.Weights, new KvCacheConfig(12, 4), new CpuRunnerOptions { MaxTokensPerStep = 48, Threads = 2 });
+        using var runner = new CpuModelRunner(config, model.Weights, new KvCacheConfig(12, 4, kvDataType), new CpuRunnerOptions { MaxTokensPerStep = 48, Threads = 2 });
         var step = new StepInput(48, 3, 4, 4);
         int[][] tables = [[9, 2, 5, 11], [0, 7, 3, 10], [4, 8, 1, 6]];
         var done = new int[sequences.Length];
