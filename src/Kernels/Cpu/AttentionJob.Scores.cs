@@ -104,6 +104,92 @@ internal sealed unsafe partial class AttentionJob
         }
     }
 
+    /// <summary><see cref="ScoreBlock8"/> for two blocks whose scores lie one after the other (from
+    /// <paramref name="scores"/>), on 512-bit vectors, for block sizes that are a multiple of 16: the same fused
+    /// multiply-adds per score in the same order, with sixteen sums in flight and each broadcast query element used
+    /// for two key rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void ScoreBlockPair8<TLoad>(float* query, int firstHead, byte* first, byte* second, float* scores, byte* nextFirst, byte* nextSecond)
+        where TLoad : IFloatRowLoader
+    {
+        var q = stackalloc float*[8];
+        var s = stackalloc float*[8];
+        for (var i = 0; i < 8; i++)
+        {
+            var head = Math.Min(firstHead + i, _group - 1);
+            q[i] = query + (head * _headDim);
+            s[i] = scores + (head * _scoreStride);
+        }
+
+        var blockSize = _blockSize;
+        var rowBytes = blockSize * _cache!.ElementBytes;
+        var scale = Vector512.Create(_scale);
+        for (var c = 0; c < blockSize; c += 16)
+        {
+            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+            Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default, b4 = default, b5 = default, b6 = default, b7 = default;
+            for (var d = 0; d < _headDim; d++)
+            {
+                if (c == 0)
+                {
+                    if (nextFirst != null)
+                    {
+                        CachePrefetch.Lines(nextFirst + (d * rowBytes), rowBytes);
+                    }
+
+                    if (nextSecond != null)
+                    {
+                        CachePrefetch.Lines(nextSecond + (d * rowBytes), rowBytes);
+                    }
+                }
+
+                var ka = TLoad.Load16(first + (d * rowBytes), c);
+                var kb = TLoad.Load16(second + (d * rowBytes), c);
+                var x = Vector512.Create(q[0][d]);
+                a0 = Vector512.FusedMultiplyAdd(x, ka, a0);
+                b0 = Vector512.FusedMultiplyAdd(x, kb, b0);
+                x = Vector512.Create(q[1][d]);
+                a1 = Vector512.FusedMultiplyAdd(x, ka, a1);
+                b1 = Vector512.FusedMultiplyAdd(x, kb, b1);
+                x = Vector512.Create(q[2][d]);
+                a2 = Vector512.FusedMultiplyAdd(x, ka, a2);
+                b2 = Vector512.FusedMultiplyAdd(x, kb, b2);
+                x = Vector512.Create(q[3][d]);
+                a3 = Vector512.FusedMultiplyAdd(x, ka, a3);
+                b3 = Vector512.FusedMultiplyAdd(x, kb, b3);
+                x = Vector512.Create(q[4][d]);
+                a4 = Vector512.FusedMultiplyAdd(x, ka, a4);
+                b4 = Vector512.FusedMultiplyAdd(x, kb, b4);
+                x = Vector512.Create(q[5][d]);
+                a5 = Vector512.FusedMultiplyAdd(x, ka, a5);
+                b5 = Vector512.FusedMultiplyAdd(x, kb, b5);
+                x = Vector512.Create(q[6][d]);
+                a6 = Vector512.FusedMultiplyAdd(x, ka, a6);
+                b6 = Vector512.FusedMultiplyAdd(x, kb, b6);
+                x = Vector512.Create(q[7][d]);
+                a7 = Vector512.FusedMultiplyAdd(x, ka, a7);
+                b7 = Vector512.FusedMultiplyAdd(x, kb, b7);
+            }
+
+            (a0 * scale).Store(s[0] + c);
+            (a1 * scale).Store(s[1] + c);
+            (a2 * scale).Store(s[2] + c);
+            (a3 * scale).Store(s[3] + c);
+            (a4 * scale).Store(s[4] + c);
+            (a5 * scale).Store(s[5] + c);
+            (a6 * scale).Store(s[6] + c);
+            (a7 * scale).Store(s[7] + c);
+            (b0 * scale).Store(s[0] + blockSize + c);
+            (b1 * scale).Store(s[1] + blockSize + c);
+            (b2 * scale).Store(s[2] + blockSize + c);
+            (b3 * scale).Store(s[3] + blockSize + c);
+            (b4 * scale).Store(s[4] + blockSize + c);
+            (b5 * scale).Store(s[5] + blockSize + c);
+            (b6 * scale).Store(s[6] + blockSize + c);
+            (b7 * scale).Store(s[7] + blockSize + c);
+        }
+    }
+
     /// <summary><see cref="ScoreBlock8"/> for a group of one head (multi-head attention).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ScoreBlock1<TLoad>(float* query, byte* keys, float* scores, byte* next)

@@ -98,7 +98,7 @@ internal static unsafe class KernelBenchmark
         {
             for (var l = 0; l < layers; l++)
             {
-                attention.Set(step, queries.Pointer, output.Pointer, cache, Environment.GetEnvironmentVariable("ZZ_L0") is null ? l : 0);
+                attention.Set(step, queries.Pointer, output.Pointer, cache, l);
                 pool.Run(attention);
             }
         }
