@@ -10,7 +10,8 @@ internal sealed unsafe partial class AttentionJob
     /// <summary>output = Σ weights[p] · V[p] for four heads of a group at the common head width 64: each value row
     /// is loaded once for the four, and the sixteen sums stay in registers. Per head the operations are the same
     /// fused multiply-adds in the same order whichever heads share the pass. The first pass over a sequence
-    /// prefetches the next block while it works on the current one; later passes find the values in cache.</summary>
+    /// requests the block <c>_prefetchBlocks</c> ahead while it works on the current one; later passes find the
+    /// values in cache. The weights are unnormalised (e^(s − max)); the caller divides the output by their sum.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void WeightedSum64x4<TLoad>(
         float* w0, float* w1, float* w2, float* w3, float* o0, float* o1, float* o2, float* o3,

@@ -196,7 +196,8 @@ internal sealed unsafe partial class AttentionJob : IParallelJob, IDisposable
         // Scores, block by block, one table lookup per block. Keys are stored transposed within a block (one row of
         // blockSize slots per dimension), so a block's scores are sums over dimensions of a key row times a
         // broadcast query element, with no horizontal reductions. A head's slots of a block are a run of a few KiB
-        // and the next block can be anywhere in the pool, so the first pass over a block prefetches the next one.
+        // and the next block can be anywhere in the pool, so the blocks PrefetchBytes ahead are requested while the
+        // current one is scored.
         var blocks = (context + blockSize - 1) / blockSize;
         var ahead = _prefetchBlocks;
         var headBlockBytes = blockSize * _headDim * cache.ElementBytes;
