@@ -7,8 +7,9 @@ namespace Serving.Kernels.Cpu.MatMul;
 /// <summary>
 /// What the interleaved ("x8") integer kernels share: the repacked buffer, its geometry and scale form, and the walk
 /// over tiles of four tokens × 16-row pairs (see <see cref="Compute"/>). Subclasses fill the buffer
-/// (<see cref="RepackGroup"/>) and compute one row group for one or four tokens, or a pair for four; a virtual call
-/// per row group (64 blocks of work) costs nothing measurable.
+/// (<see cref="RepackGroup"/>) and compute one row group for one or four tokens, or a pair for four, or (where
+/// <see cref="WidePairs"/>) for two tiles at once; a virtual call per row group (64 blocks of work) costs nothing
+/// measurable.
 /// </summary>
 internal abstract unsafe class InterleavedMatMul : ISectionedMatMulKernel, IDisposable
 {
@@ -103,18 +104,27 @@ internal abstract unsafe class InterleavedMatMul : ISectionedMatMulKernel, IDisp
             var first = GroupStart(row / InterleavedLayout.Rows);
             var paired = row + (2 * InterleavedLayout.Rows) <= rowEnd;
             var next = row + (4 * InterleavedLayout.Rows) <= rowEnd ? first + (2 * groupBytes) : null;
-            for (var tile = firstTile; tile < endTile; tile++)
+            for (var tile = firstTile; tile < endTile;)
             {
                 var t = tile * TokenTile;
                 var output = y + ((long)t * ldy) + row;
-                if (paired)
+                if (!paired)
                 {
-                    var prefetch = next != null ? next + ((long)(tile - firstTile) * prefetchShare) : null;
-                    Group4Pair(first, first + groupBytes, q, t, output, ldy, prefetch, next != null ? prefetchShare / 64 : 0);
+                    Group4(first, q, t, output, ldy);
+                    tile++;
+                    continue;
+                }
+
+                var prefetch = next != null ? next + ((long)(tile - firstTile) * prefetchShare) : null;
+                if (WidePairs && tile + 1 < endTile)
+                {
+                    Group8Pair(first, first + groupBytes, q, t, output, ldy, prefetch, next != null ? 2 * prefetchShare / 64 : 0);
+                    tile += 2;
                 }
                 else
                 {
-                    Group4(first, q, t, output, ldy);
+                    Group4Pair(first, first + groupBytes, q, t, output, ldy, prefetch, next != null ? prefetchShare / 64 : 0);
+                    tile++;
                 }
             }
         }
@@ -207,4 +217,13 @@ internal abstract unsafe class InterleavedMatMul : ISectionedMatMulKernel, IDisp
     /// <remarks>The kernel also prefetches the first <paramref name="prefetchLines"/> cache lines from
     /// <paramref name="prefetch"/>, one per block.</remarks>
     protected abstract void Group4Pair(byte* first, byte* second, QuantizedActivations q, int token, float* y, int ldy, byte* prefetch, int prefetchLines);
+
+    /// <summary>Whether the walk hands pairs of four-token tiles to <see cref="Group8Pair"/>.</summary>
+    protected virtual bool WidePairs => false;
+
+    /// <summary>Two adjacent row groups for eight tokens (two tiles), called only where <see cref="WidePairs"/>;
+    /// the result per output must equal <see cref="Group4"/>'s. It prefetches up to <paramref name="prefetchLines"/>
+    /// lines from <paramref name="prefetch"/>, at most two per block.</summary>
+    protected virtual void Group8Pair(byte* first, byte* second, QuantizedActivations q, int token, float* y, int ldy, byte* prefetch, int prefetchLines) =>
+        throw new NotSupportedException("this kernel has no eight-token tile");
 }

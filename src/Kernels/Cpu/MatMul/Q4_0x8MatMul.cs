@@ -16,11 +16,27 @@ namespace Serving.Kernels.Cpu.MatMul;
 [SuppressMessage("Naming", "CA1707", Justification = "Named after the GGUF type.")]
 internal sealed unsafe class Q4_0x8MatMul : InterleavedMatMul
 {
-    public Q4_0x8MatMul(WeightTensor weight)
+    private readonly bool _widePairs;
+
+    /// <param name="weight">The stored Q4_0 matrix.</param>
+    /// <param name="widePairs">Whether to run eight-token tiles on 512-bit vectors (<see cref="Group8Pair"/>);
+    /// needs <see cref="WidePairsSupported"/>.</param>
+    public Q4_0x8MatMul(WeightTensor weight, bool widePairs)
         : base(weight, 128)
     {
+        if (widePairs && !WidePairsSupported)
+        {
+            throw new PlatformNotSupportedException("eight-token Q4_0 tiles need AVX-512BW");
+        }
+
+        _widePairs = widePairs;
         Repack();
     }
+
+    /// <summary>Whether this CPU runs <see cref="Group8Pair"/>: 512-bit vectors with byte and word operations.</summary>
+    public static bool WidePairsSupported => Vector512.IsHardwareAccelerated && Avx512BW.IsSupported;
+
+    protected override bool WidePairs => _widePairs;
 
     protected override void Group1(byte* group, QuantizedActivations q, int token, float* y)
     {
@@ -267,6 +283,118 @@ internal sealed unsafe class Q4_0x8MatMul : InterleavedMatMul
         b2.Store(y + (2 * ldy) + InterleavedLayout.Rows);
         a3.Store(y + (3 * ldy));
         b3.Store(y + (3 * ldy) + InterleavedLayout.Rows);
+    }
+
+    protected override void Group8Pair(byte* first, byte* second, QuantizedActivations q, int token, float* y, int ldy, byte* prefetch, int prefetchLines)
+    {
+        switch (Scales)
+        {
+            case BlockScaleForm.Normal:
+                Group8Pair<F16NormalRowLoader>(first, second, q, token, y, ldy, prefetch, prefetchLines);
+                break;
+            case BlockScaleForm.Finite:
+                Group8Pair<F16FiniteRowLoader>(first, second, q, token, y, ldy, prefetch, prefetchLines);
+                break;
+            default:
+                Group8Pair<F16RowLoader>(first, second, q, token, y, ldy, prefetch, prefetchLines);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Sixteen rows × eight tokens on 512-bit vectors: one vector holds the same chunk of both groups, so the nibbles
+    /// of 16 rows are unpacked once for eight tokens. The products go through vpmaddubsw into 16-bit lanes, which
+    /// 4-bit weights allow: a product pair is at most 2 · 15 · 127 = 3,810 in magnitude, so the eight of a block
+    /// (four chunks, low and high nibbles) sum to at most 30,480 and never saturate; one vpmaddwd per token and block
+    /// widens the pairs to the row's int32 sum. That integer is exactly <see cref="Group4{TScales}"/>'s, and the
+    /// scaling that follows is the same operations on the same values, so the outputs are bit-identical. The
+    /// multiply pipes then do a 16-bit multiply per 64 products instead of a vpdpbusd per 32 (AVX-512 VNNI, which
+    /// would keep 32-bit lanes, has no .NET API), and the adds go to the other vector pipes.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Group8Pair<TScales>(byte* first, byte* second, QuantizedActivations q, int token, float* y, int ldy, byte* prefetch, int prefetchLines)
+        where TScales : struct, IFloatRowLoader
+    {
+        var stride = GroupBlockBytes;
+        var blocks = Blocks;
+        long columns = Columns;
+        var xq = q.Values + ((long)token * columns);
+        var xs = q.Scales + ((long)token * blocks);
+        var xsum = q.Sums + ((long)token * blocks);
+        var mask = Vector512.Create((byte)0x0F);
+        var ones = Vector512<short>.One;
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        Vector512<float> a4 = default, a5 = default, a6 = default, a7 = default;
+        for (var b = 0; b < blocks; b++)
+        {
+            if (b < prefetchLines)
+            {
+                Sse.Prefetch0(prefetch + (b * 64));
+            }
+
+            if (b + blocks < prefetchLines)
+            {
+                Sse.Prefetch0(prefetch + ((b + blocks) * 64));
+            }
+
+            var blockA = first + (b * stride);
+            var blockB = second + (b * stride);
+            Vector512<short> d0 = default, d1 = default, d2 = default, d3 = default;
+            Vector512<short> d4 = default, d5 = default, d6 = default, d7 = default;
+            for (var k = 0; k < 4; k++)
+            {
+                // WithUpper on a widened load becomes one vinserti32x8 from memory; Vector512.Create of two halves
+                // inserted both into the previous iteration's register, a dependency across the loop.
+                var raw = Vector256.Load(blockA + InterleavedLayout.ScaleBytes + (k * 32)).ToVector512Unsafe()
+                    .WithUpper(Vector256.Load(blockB + InterleavedLayout.ScaleBytes + (k * 32)));
+                var low = raw & mask;
+                var high = (raw.AsUInt16() >>> 4).AsByte() & mask;
+                var x = xq + (b * 32) + (8 * k);
+                d0 += Products(low, high, x);
+                d1 += Products(low, high, x + columns);
+                d2 += Products(low, high, x + (2 * columns));
+                d3 += Products(low, high, x + (3 * columns));
+                d4 += Products(low, high, x + (4 * columns));
+                d5 += Products(low, high, x + (5 * columns));
+                d6 += Products(low, high, x + (6 * columns));
+                d7 += Products(low, high, x + (7 * columns));
+            }
+
+            var scale = TScales.Load8(blockA, 0).ToVector512Unsafe().WithUpper(TScales.Load8(blockB, 0));
+            a0 = Scaled(d0, ones, xsum[b], scale, xs[b], a0);
+            a1 = Scaled(d1, ones, xsum[blocks + b], scale, xs[blocks + b], a1);
+            a2 = Scaled(d2, ones, xsum[(2 * blocks) + b], scale, xs[(2 * blocks) + b], a2);
+            a3 = Scaled(d3, ones, xsum[(3 * blocks) + b], scale, xs[(3 * blocks) + b], a3);
+            a4 = Scaled(d4, ones, xsum[(4 * blocks) + b], scale, xs[(4 * blocks) + b], a4);
+            a5 = Scaled(d5, ones, xsum[(5 * blocks) + b], scale, xs[(5 * blocks) + b], a5);
+            a6 = Scaled(d6, ones, xsum[(6 * blocks) + b], scale, xs[(6 * blocks) + b], a6);
+            a7 = Scaled(d7, ones, xsum[(7 * blocks) + b], scale, xs[(7 * blocks) + b], a7);
+        }
+
+        a0.Store(y);
+        a1.Store(y + ldy);
+        a2.Store(y + (2 * ldy));
+        a3.Store(y + (3 * ldy));
+        a4.Store(y + (4 * ldy));
+        a5.Store(y + (5 * ldy));
+        a6.Store(y + (6 * ldy));
+        a7.Store(y + (7 * ldy));
+    }
+
+    /// <summary>One token's 16-bit pair sums for one chunk of 16 rows: low nibbles × the chunk's first four
+    /// activations plus high nibbles × the next four.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<short> Products(Vector512<byte> low, Vector512<byte> high, sbyte* x) =>
+        Avx512BW.MultiplyAddAdjacent(low, Vector512.Create(*(int*)x).AsSByte())
+        + Avx512BW.MultiplyAddAdjacent(high, Vector512.Create(*(int*)(x + 4)).AsSByte());
+
+    /// <summary>Widens one token's pair sums to the 16 rows' int32 block sums, applies the −8 offset and adds the
+    /// scaled block to the accumulator, in <see cref="Group4{TScales}"/>'s order of operations.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Scaled(Vector512<short> pairs, Vector512<short> ones, int sum, Vector512<float> scale, float activationScale, Vector512<float> acc)
+    {
+        var dot = Avx512BW.MultiplyAddAdjacent(pairs, ones) + Vector512.Create(-8 * sum);
+        return Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(dot), scale * Vector512.Create(activationScale), acc);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
