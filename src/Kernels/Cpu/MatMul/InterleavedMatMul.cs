@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Serving.Kernels.Tensors;
 
 namespace Serving.Kernels.Cpu.MatMul;
@@ -130,6 +131,19 @@ internal abstract unsafe class InterleavedMatMul : ISectionedMatMulKernel, IDisp
         }
     }
 
+    /// <summary>The prefetches of block <paramref name="block"/> out of <paramref name="blocks"/>: lines
+    /// <paramref name="block"/>, <paramref name="block"/> + <paramref name="blocks"/>, … of the tile's share, so a
+    /// share larger than one line per block (few tiles per token block: small batches) is still fetched whole, spread
+    /// evenly over the tile.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    protected static void PrefetchShare(byte* prefetch, int lines, int block, int blocks)
+    {
+        for (var line = block; line < lines; line += blocks)
+        {
+            Sse.Prefetch0(prefetch + ((long)line * 64));
+        }
+    }
+
     /// <summary>Four activation bytes repeated in every 32-bit lane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     protected static Vector256<sbyte> Broadcast(sbyte* x) => Vector256.Create(*(int*)x).AsSByte();
@@ -214,16 +228,16 @@ internal abstract unsafe class InterleavedMatMul : ISectionedMatMulKernel, IDisp
 
     /// <summary>Two adjacent row groups (sixteen outputs) for four tokens, sharing each broadcast activation word
     /// between both groups; the result per output must equal <see cref="Group4"/>'s (batch invariance).</summary>
-    /// <remarks>The kernel also prefetches the first <paramref name="prefetchLines"/> cache lines from
-    /// <paramref name="prefetch"/>, one per block.</remarks>
+    /// <remarks>The kernel also prefetches <paramref name="prefetchLines"/> cache lines from
+    /// <paramref name="prefetch"/> (<see cref="PrefetchShare"/>).</remarks>
     protected abstract void Group4Pair(byte* first, byte* second, QuantizedActivations q, int token, float* y, int ldy, byte* prefetch, int prefetchLines);
 
     /// <summary>Whether the walk hands pairs of four-token tiles to <see cref="Group8Pair"/>.</summary>
     protected virtual bool WidePairs => false;
 
     /// <summary>Two adjacent row groups for eight tokens (two tiles), called only where <see cref="WidePairs"/>;
-    /// the result per output must equal <see cref="Group4"/>'s. It prefetches up to <paramref name="prefetchLines"/>
-    /// lines from <paramref name="prefetch"/>, at most two per block.</summary>
+    /// the result per output must equal <see cref="Group4"/>'s. It prefetches <paramref name="prefetchLines"/>
+    /// lines from <paramref name="prefetch"/> as <see cref="Group4Pair"/> does.</summary>
     protected virtual void Group8Pair(byte* first, byte* second, QuantizedActivations q, int token, float* y, int ldy, byte* prefetch, int prefetchLines) =>
         throw new NotSupportedException("this kernel has no eight-token tile");
 }

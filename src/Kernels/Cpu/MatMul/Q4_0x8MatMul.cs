@@ -224,10 +224,7 @@ internal sealed unsafe class Q4_0x8MatMul : InterleavedMatMul
         Vector256<float> b0 = default, b1 = default, b2 = default, b3 = default;
         for (var b = 0; b < blocks; b++)
         {
-            if (b < prefetchLines)
-            {
-                Sse.Prefetch0(prefetch + (b * 64));
-            }
+            PrefetchShare(prefetch, prefetchLines, b, blocks);
 
             var blockA = first + (b * stride);
             var blockB = second + (b * stride);
@@ -327,15 +324,7 @@ internal sealed unsafe class Q4_0x8MatMul : InterleavedMatMul
         Vector512<float> a4 = default, a5 = default, a6 = default, a7 = default;
         for (var b = 0; b < blocks; b++)
         {
-            if (b < prefetchLines)
-            {
-                Sse.Prefetch0(prefetch + (b * 64));
-            }
-
-            if (b + blocks < prefetchLines)
-            {
-                Sse.Prefetch0(prefetch + ((b + blocks) * 64));
-            }
+            PrefetchShare(prefetch, prefetchLines, b, blocks);
 
             var blockA = first + (b * stride);
             var blockB = second + (b * stride);

@@ -1,7 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 using Serving.Kernels.Quantization;
 using Serving.Kernels.Tensors;
 
@@ -194,10 +193,7 @@ internal sealed unsafe class Q8_0x8MatMul : InterleavedMatMul
         Vector256<float> b0 = default, b1 = default, b2 = default, b3 = default;
         for (var b = 0; b < blocks; b++)
         {
-            if (b < prefetchLines)
-            {
-                Sse.Prefetch0(prefetch + (b * 64));
-            }
+            PrefetchShare(prefetch, prefetchLines, b, blocks);
 
             var blockA = first + (b * stride);
             var blockB = second + (b * stride);
