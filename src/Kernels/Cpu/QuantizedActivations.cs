@@ -13,6 +13,7 @@ internal sealed unsafe class QuantizedActivations : IDisposable
     private readonly NativeBuffer<sbyte> _values;
     private readonly NativeBuffer<float> _scales;
     private readonly NativeBuffer<int> _sums;
+    private readonly NativeBuffer<int> _nibbleOffsets;
 
     public QuantizedActivations(int maxTokens, int maxColumns)
     {
@@ -21,6 +22,7 @@ internal sealed unsafe class QuantizedActivations : IDisposable
         _values = new NativeBuffer<sbyte>((long)maxTokens * maxColumns);
         _scales = new NativeBuffer<float>((long)maxTokens * maxColumns / 32);
         _sums = new NativeBuffer<int>((long)maxTokens * maxColumns / 32);
+        _nibbleOffsets = new NativeBuffer<int>((long)maxTokens * maxColumns / 32);
     }
 
     public int MaxTokens { get; }
@@ -32,6 +34,11 @@ internal sealed unsafe class QuantizedActivations : IDisposable
     public float* Scales => _scales.Pointer;
 
     public int* Sums => _sums.Pointer;
+
+    /// <summary>−8 × <see cref="Sums"/> per block: what Q4_0's unsigned nibbles (value + 8) need added to a block's
+    /// integer dot product. Stored so the kernels broadcast it straight from memory (a single operation) instead of
+    /// computing it in a general register and moving it to a vector one, once per token and block.</summary>
+    public int* NibbleOffsets => _nibbleOffsets.Pointer;
 
     /// <summary>Quantizes <paramref name="tokens"/> rows of <paramref name="columns"/> floats (row stride = columns).</summary>
     public void Quantize(float* x, int tokens, int columns) => Quantize(x, 0, tokens, columns);
@@ -52,6 +59,8 @@ internal sealed unsafe class QuantizedActivations : IDisposable
             {
                 QuantizeBlockScalar(x + (b * 32), Values + (b * 32), out Scales[b], out Sums[b]);
             }
+
+            NibbleOffsets[b] = -8 * Sums[b];
         }
     }
 
@@ -60,6 +69,7 @@ internal sealed unsafe class QuantizedActivations : IDisposable
         _values.Dispose();
         _scales.Dispose();
         _sums.Dispose();
+        _nibbleOffsets.Dispose();
     }
 
     private static void QuantizeBlockAvx2(float* src, sbyte* dst, out float scale, out int sum)

@@ -34,7 +34,7 @@ internal sealed unsafe class Q4_0MatMul : StoredLayoutMatMul
     {
         var xq = q.Values + ((long)token * Columns);
         var xs = q.Scales + ((long)token * Blocks);
-        var xsum = q.Sums + ((long)token * Blocks);
+        var offsets = q.NibbleOffsets + ((long)token * Blocks);
         ref var halves = ref HalfTable.Start;
         for (var r = rowStart; r < rowEnd; r++)
         {
@@ -46,8 +46,8 @@ internal sealed unsafe class Q4_0MatMul : StoredLayoutMatMul
             {
                 var block0 = row + (b * Q4_0.BlockBytes);
                 var block1 = block0 + Q4_0.BlockBytes;
-                var dot0 = IntegerDot.Accumulate(Vector256.CreateScalar(-8 * xsum[b]), Unpack(block0), Vector256.Load(xq + (b * 32)));
-                var dot1 = IntegerDot.Accumulate(Vector256.CreateScalar(-8 * xsum[b + 1]), Unpack(block1), Vector256.Load(xq + (b * 32) + 32));
+                var dot0 = IntegerDot.Accumulate(Vector256.CreateScalar(offsets[b]), Unpack(block0), Vector256.Load(xq + (b * 32)));
+                var dot1 = IntegerDot.Accumulate(Vector256.CreateScalar(offsets[b + 1]), Unpack(block1), Vector256.Load(xq + (b * 32) + 32));
                 var d0 = Unsafe.Add(ref halves, *(ushort*)block0) * xs[b];
                 var d1 = Unsafe.Add(ref halves, *(ushort*)block1) * xs[b + 1];
                 acc0 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(dot0), Vector256.Create(d0), acc0);
@@ -57,7 +57,7 @@ internal sealed unsafe class Q4_0MatMul : StoredLayoutMatMul
             for (; b < Blocks; b++)
             {
                 var block = row + (b * Q4_0.BlockBytes);
-                var dot = IntegerDot.Accumulate(Vector256.CreateScalar(-8 * xsum[b]), Unpack(block), Vector256.Load(xq + (b * 32)));
+                var dot = IntegerDot.Accumulate(Vector256.CreateScalar(offsets[b]), Unpack(block), Vector256.Load(xq + (b * 32)));
                 var d = Unsafe.Add(ref halves, *(ushort*)block) * xs[b];
                 acc0 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(dot), Vector256.Create(d), acc0);
             }
@@ -70,7 +70,7 @@ internal sealed unsafe class Q4_0MatMul : StoredLayoutMatMul
     {
         var xq = q.Values + ((long)token * Columns);
         var xs = q.Scales + ((long)token * Blocks);
-        var xsum = q.Sums + ((long)token * Blocks);
+        var offsets = q.NibbleOffsets + ((long)token * Blocks);
         ref var halves = ref HalfTable.Start;
         for (var r = rowStart; r < rowEnd; r++)
         {
@@ -85,10 +85,10 @@ internal sealed unsafe class Q4_0MatMul : StoredLayoutMatMul
                 var w = Unpack(block);
                 var dw = Unsafe.Add(ref halves, *(ushort*)block);
                 var x0 = xq + (b * 32);
-                var dot0 = IntegerDot.Accumulate(Vector256.CreateScalar(-8 * xsum[b]), w, Vector256.Load(x0));
-                var dot1 = IntegerDot.Accumulate(Vector256.CreateScalar(-8 * xsum[Blocks + b]), w, Vector256.Load(x0 + Columns));
-                var dot2 = IntegerDot.Accumulate(Vector256.CreateScalar(-8 * xsum[(2 * Blocks) + b]), w, Vector256.Load(x0 + (2 * Columns)));
-                var dot3 = IntegerDot.Accumulate(Vector256.CreateScalar(-8 * xsum[(3 * Blocks) + b]), w, Vector256.Load(x0 + (3 * Columns)));
+                var dot0 = IntegerDot.Accumulate(Vector256.CreateScalar(offsets[b]), w, Vector256.Load(x0));
+                var dot1 = IntegerDot.Accumulate(Vector256.CreateScalar(offsets[Blocks + b]), w, Vector256.Load(x0 + Columns));
+                var dot2 = IntegerDot.Accumulate(Vector256.CreateScalar(offsets[(2 * Blocks) + b]), w, Vector256.Load(x0 + (2 * Columns)));
+                var dot3 = IntegerDot.Accumulate(Vector256.CreateScalar(offsets[(3 * Blocks) + b]), w, Vector256.Load(x0 + (3 * Columns)));
                 a0 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(dot0), Vector256.Create(dw * xs[b]), a0);
                 a1 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(dot1), Vector256.Create(dw * xs[Blocks + b]), a1);
                 a2 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(dot2), Vector256.Create(dw * xs[(2 * Blocks) + b]), a2);

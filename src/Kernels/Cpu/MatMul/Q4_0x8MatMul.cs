@@ -62,7 +62,7 @@ internal sealed unsafe class Q4_0x8MatMul : InterleavedMatMul
         var blocks = Blocks;
         var xq = q.Values + ((long)token * Columns);
         var xs = q.Scales + ((long)token * Blocks);
-        var xsum = q.Sums + ((long)token * Blocks);
+        var offsets = q.NibbleOffsets + ((long)token * Blocks);
         var mask = Vector256.Create((byte)0x0F);
         var acc = Vector256<float>.Zero;
         for (var b = 0; b < blocks; b++)
@@ -77,7 +77,7 @@ internal sealed unsafe class Q4_0x8MatMul : InterleavedMatMul
             var raw1 = Vector256.Load(block + InterleavedLayout.ScaleBytes + 32);
             var raw2 = Vector256.Load(block + InterleavedLayout.ScaleBytes + 64);
             var raw3 = Vector256.Load(block + InterleavedLayout.ScaleBytes + 96);
-            var low0 = IntegerDot.Accumulate(Vector256.Create(-8 * xsum[b]), raw0 & mask, Broadcast(x));
+            var low0 = IntegerDot.Accumulate(Vector256.Create(offsets[b]), raw0 & mask, Broadcast(x));
             var high0 = IntegerDot.Accumulate(Vector256<int>.Zero, (raw0.AsUInt16() >>> 4).AsByte() & mask, Broadcast(x + 4));
             var low1 = IntegerDot.Accumulate(Vector256<int>.Zero, raw1 & mask, Broadcast(x + 8));
             var high1 = IntegerDot.Accumulate(Vector256<int>.Zero, (raw1.AsUInt16() >>> 4).AsByte() & mask, Broadcast(x + 12));
@@ -121,7 +121,7 @@ internal sealed unsafe class Q4_0x8MatMul : InterleavedMatMul
         var blocks = Blocks;
         var xq = q.Values + ((long)token * Columns);
         var scales = q.Scales + ((long)token * Blocks);
-        var xsum = q.Sums + ((long)token * Blocks);
+        var offsets = q.NibbleOffsets + ((long)token * Blocks);
         var g0 = group;
         var g1 = g0 + sectionBytes;
         var g2 = g1 + sectionBytes;
@@ -132,7 +132,7 @@ internal sealed unsafe class Q4_0x8MatMul : InterleavedMatMul
         {
             var o = b * stride;
             var x = xq + (b * 32);
-            var offset = Vector256.Create(-8 * xsum[b]);
+            var offset = Vector256.Create(offsets[b]);
             Vector256<int> low0 = offset, low1 = offset, low2 = offset, low3 = offset;
             Vector256<int> high0 = default, high1 = default, high2 = default, high3 = default;
             for (var k = 0; k < 4; k++)
@@ -215,10 +215,10 @@ internal sealed unsafe class Q4_0x8MatMul : InterleavedMatMul
         var s1 = s0 + Blocks;
         var s2 = s1 + Blocks;
         var s3 = s2 + Blocks;
-        var sum0 = q.Sums + ((long)token * Blocks);
-        var sum1 = sum0 + Blocks;
-        var sum2 = sum1 + Blocks;
-        var sum3 = sum2 + Blocks;
+        var offset0 = q.NibbleOffsets + ((long)token * Blocks);
+        var offset1 = offset0 + Blocks;
+        var offset2 = offset1 + Blocks;
+        var offset3 = offset2 + Blocks;
         var mask = Vector256.Create((byte)0x0F);
         Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
         Vector256<float> b0 = default, b1 = default, b2 = default, b3 = default;
@@ -229,10 +229,10 @@ internal sealed unsafe class Q4_0x8MatMul : InterleavedMatMul
             var blockA = first + (b * stride);
             var blockB = second + (b * stride);
             var o = b * 32;
-            Vector256<int> d0 = Vector256.Create(-8 * sum0[b]), e0 = d0;
-            Vector256<int> d1 = Vector256.Create(-8 * sum1[b]), e1 = d1;
-            Vector256<int> d2 = Vector256.Create(-8 * sum2[b]), e2 = d2;
-            Vector256<int> d3 = Vector256.Create(-8 * sum3[b]), e3 = d3;
+            Vector256<int> d0 = Vector256.Create(offset0[b]), e0 = d0;
+            Vector256<int> d1 = Vector256.Create(offset1[b]), e1 = d1;
+            Vector256<int> d2 = Vector256.Create(offset2[b]), e2 = d2;
+            Vector256<int> d3 = Vector256.Create(offset3[b]), e3 = d3;
             for (var k = 0; k < 4; k++)
             {
                 var rawA = Vector256.Load(blockA + InterleavedLayout.ScaleBytes + (k * 32));
@@ -317,7 +317,7 @@ internal sealed unsafe class Q4_0x8MatMul : InterleavedMatMul
         long columns = Columns;
         var xq = q.Values + ((long)token * columns);
         var xs = q.Scales + ((long)token * blocks);
-        var xsum = q.Sums + ((long)token * blocks);
+        var offsets = q.NibbleOffsets + ((long)token * blocks);
         var mask = Vector512.Create((byte)0x0F);
         var ones = Vector512<short>.One;
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
@@ -350,14 +350,14 @@ internal sealed unsafe class Q4_0x8MatMul : InterleavedMatMul
             }
 
             var scale = TScales.Load8(blockA, 0).ToVector512Unsafe().WithUpper(TScales.Load8(blockB, 0));
-            a0 = Scaled(d0, ones, xsum[b], scale, xs[b], a0);
-            a1 = Scaled(d1, ones, xsum[blocks + b], scale, xs[blocks + b], a1);
-            a2 = Scaled(d2, ones, xsum[(2 * blocks) + b], scale, xs[(2 * blocks) + b], a2);
-            a3 = Scaled(d3, ones, xsum[(3 * blocks) + b], scale, xs[(3 * blocks) + b], a3);
-            a4 = Scaled(d4, ones, xsum[(4 * blocks) + b], scale, xs[(4 * blocks) + b], a4);
-            a5 = Scaled(d5, ones, xsum[(5 * blocks) + b], scale, xs[(5 * blocks) + b], a5);
-            a6 = Scaled(d6, ones, xsum[(6 * blocks) + b], scale, xs[(6 * blocks) + b], a6);
-            a7 = Scaled(d7, ones, xsum[(7 * blocks) + b], scale, xs[(7 * blocks) + b], a7);
+            a0 = Scaled(d0, ones, offsets[b], scale, xs[b], a0);
+            a1 = Scaled(d1, ones, offsets[blocks + b], scale, xs[blocks + b], a1);
+            a2 = Scaled(d2, ones, offsets[(2 * blocks) + b], scale, xs[(2 * blocks) + b], a2);
+            a3 = Scaled(d3, ones, offsets[(3 * blocks) + b], scale, xs[(3 * blocks) + b], a3);
+            a4 = Scaled(d4, ones, offsets[(4 * blocks) + b], scale, xs[(4 * blocks) + b], a4);
+            a5 = Scaled(d5, ones, offsets[(5 * blocks) + b], scale, xs[(5 * blocks) + b], a5);
+            a6 = Scaled(d6, ones, offsets[(6 * blocks) + b], scale, xs[(6 * blocks) + b], a6);
+            a7 = Scaled(d7, ones, offsets[(7 * blocks) + b], scale, xs[(7 * blocks) + b], a7);
         }
 
         a0.Store(y);
@@ -380,9 +380,9 @@ internal sealed unsafe class Q4_0x8MatMul : InterleavedMatMul
     /// <summary>Widens one token's pair sums to the 16 rows' int32 block sums, applies the −8 offset and adds the
     /// scaled block to the accumulator, in <see cref="Group4{TScales}"/>'s order of operations.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Scaled(Vector512<short> pairs, Vector512<short> ones, int sum, Vector512<float> scale, float activationScale, Vector512<float> acc)
+    private static Vector512<float> Scaled(Vector512<short> pairs, Vector512<short> ones, int offset, Vector512<float> scale, float activationScale, Vector512<float> acc)
     {
-        var dot = Avx512BW.MultiplyAddAdjacent(pairs, ones) + Vector512.Create(-8 * sum);
+        var dot = Avx512BW.MultiplyAddAdjacent(pairs, ones) + Vector512.Create(offset);
         return Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(dot), scale * Vector512.Create(activationScale), acc);
     }
 
@@ -400,20 +400,20 @@ internal sealed unsafe class Q4_0x8MatMul : InterleavedMatMul
         var s1 = s0 + Blocks;
         var s2 = s1 + Blocks;
         var s3 = s2 + Blocks;
-        var sum0 = q.Sums + ((long)token * Blocks);
-        var sum1 = sum0 + Blocks;
-        var sum2 = sum1 + Blocks;
-        var sum3 = sum2 + Blocks;
+        var offset0 = q.NibbleOffsets + ((long)token * Blocks);
+        var offset1 = offset0 + Blocks;
+        var offset2 = offset1 + Blocks;
+        var offset3 = offset2 + Blocks;
         var mask = Vector256.Create((byte)0x0F);
         Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
         for (var b = 0; b < blocks; b++)
         {
             var block = group + (b * stride);
             var o = b * 32;
-            var d0 = Vector256.Create(-8 * sum0[b]);
-            var d1 = Vector256.Create(-8 * sum1[b]);
-            var d2 = Vector256.Create(-8 * sum2[b]);
-            var d3 = Vector256.Create(-8 * sum3[b]);
+            var d0 = Vector256.Create(offset0[b]);
+            var d1 = Vector256.Create(offset1[b]);
+            var d2 = Vector256.Create(offset2[b]);
+            var d3 = Vector256.Create(offset3[b]);
             for (var k = 0; k < 4; k++)
             {
                 var raw = Vector256.Load(block + InterleavedLayout.ScaleBytes + (k * 32));
