@@ -23,7 +23,10 @@ internal static unsafe class KernelBenchmark
     /// <summary>How many of a layer's matrices each parallel region takes: Q/K/V, O, gate/up, down.</summary>
     private static readonly int[] Regions = [3, 1, 2, 1];
 
-    public static IReadOnlyList<MatMulRound> MatMul(GgmlType type, int layers, int tokens, int rounds, int repeats, int threads)
+    /// <summary>Times the products of <paramref name="layers"/> TinyLlama-shaped layers for <paramref name="tokens"/>
+    /// tokens; with <paramref name="fourTokenTiles"/>, Q4_0 runs its 4-token tiles even where the CPU has the
+    /// 8-token ones (A/B comparisons of the two).</summary>
+    public static IReadOnlyList<MatMulRound> MatMul(GgmlType type, int layers, int tokens, int rounds, int repeats, int threads, bool fourTokenTiles)
     {
         var buffers = new List<NativeBuffer<byte>>();
         var kernels = new List<IMatMulKernel>();
@@ -38,7 +41,8 @@ internal static unsafe class KernelBenchmark
                     var buffer = new NativeBuffer<byte>(tensor.ByteLength, clear: false);
                     buffers.Add(buffer);
                     SyntheticModel.Fill(tensor, buffer.AsSpan(0, (int)tensor.ByteLength));
-                    kernels.Add(MatMulKernels.For(new WeightTensor("w", type, [rows, columns], (nint)buffer.Pointer, tensor.ByteLength)));
+                    var weight = new WeightTensor("w", type, [rows, columns], (nint)buffer.Pointer, tensor.ByteLength);
+                    kernels.Add(fourTokenTiles && type == GgmlType.Q4_0 ? new Q4_0x8MatMul(weight, widePairs: false) : MatMulKernels.For(weight));
                     bytes += tensor.ByteLength;
                     products += (long)rows * columns * tokens;
                 }
