@@ -24,9 +24,9 @@ internal static unsafe class KernelBenchmark
     private static readonly int[] Regions = [3, 1, 2, 1];
 
     /// <summary>Times the products of <paramref name="layers"/> TinyLlama-shaped layers for <paramref name="tokens"/>
-    /// tokens; with <paramref name="fourTokenTiles"/>, Q4_0 runs its 4-token tiles even where the CPU has the
-    /// 8-token ones (A/B comparisons of the two).</summary>
-    public static IReadOnlyList<MatMulRound> MatMul(GgmlType type, int layers, int tokens, int rounds, int repeats, int threads, bool fourTokenTiles)
+    /// tokens; with <paramref name="narrowKernels"/>, Q4_0 runs its 256-bit kernels even where the CPU has the
+    /// 512-bit ones (A/B comparisons of the two).</summary>
+    public static IReadOnlyList<MatMulRound> MatMul(GgmlType type, int layers, int tokens, int rounds, int repeats, int threads, bool narrowKernels)
     {
         var buffers = new List<NativeBuffer<byte>>();
         var kernels = new List<IMatMulKernel>();
@@ -42,7 +42,7 @@ internal static unsafe class KernelBenchmark
                     buffers.Add(buffer);
                     SyntheticModel.Fill(tensor, buffer.AsSpan(0, (int)tensor.ByteLength));
                     var weight = new WeightTensor("w", type, [rows, columns], (nint)buffer.Pointer, tensor.ByteLength);
-                    kernels.Add(fourTokenTiles && type == GgmlType.Q4_0 ? new Q4_0x8MatMul(weight, widePairs: false) : MatMulKernels.For(weight));
+                    kernels.Add(narrowKernels && type == GgmlType.Q4_0 ? new Q4_0x8MatMul(weight, wide: false) : MatMulKernels.For(weight));
                     bytes += tensor.ByteLength;
                     products += (long)rows * columns * tokens;
                 }

@@ -67,10 +67,10 @@ internal static class BenchCommand
         var kvHeads = new Option<int>("--kv-heads") { Description = "KV heads for attention (32 query heads)", DefaultValueFactory = _ => 4 };
         var kvType = new Option<KvCacheDataType>("--kv-cache-dtype") { Description = "Element type of the K/V cache for attention (f32 or f16)", DefaultValueFactory = _ => KvCacheDataType.F16 };
         var threads = new Option<int>("--threads") { Description = "Kernel threads (0: one per core)", DefaultValueFactory = _ => 0 };
-        var fourTokenTiles = new Option<bool>("--four-token-tiles") { Description = "Q4_0: run the 4-token tiles even where the CPU has the 8-token ones (A/B comparisons)" };
+        var narrowKernels = new Option<bool>("--narrow-kernels") { Description = "Q4_0: run the 256-bit kernels even where the CPU has the 512-bit ones (A/B comparisons)" };
         var command = new Command("kernels", "The matrix and attention kernels alone on random TinyLlama-shaped weights, each round against the bandwidth and int8 rate measured before it")
         {
-            dtype, tokens, layers, rounds, repeats, context, headDim, kvHeads, kvType, threads, fourTokenTiles,
+            dtype, tokens, layers, rounds, repeats, context, headDim, kvHeads, kvType, threads, narrowKernels,
         };
         command.SetAction(result =>
         {
@@ -95,7 +95,7 @@ internal static class BenchCommand
                     throw new ArgumentException("--head-dim must be a multiple of 8 from 8 to 256 and --kv-heads a divisor of 32");
                 }
 
-                foreach (var r in KernelBenchmark.MatMul(type, result.GetValue(layers), result.GetValue(tokens), result.GetValue(rounds), result.GetValue(repeats), result.GetValue(threads), result.GetValue(fourTokenTiles)))
+                foreach (var r in KernelBenchmark.MatMul(type, result.GetValue(layers), result.GetValue(tokens), result.GetValue(rounds), result.GetValue(repeats), result.GetValue(threads), result.GetValue(narrowKernels)))
                 {
                     // fp16 weights are multiplied in fp32, so the int8 rate is no ceiling for them.
                     var compute = type == Kernels.Tensors.GgmlType.F16

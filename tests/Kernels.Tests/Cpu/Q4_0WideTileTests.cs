@@ -6,8 +6,8 @@ using Serving.Kernels.Tensors;
 
 namespace Serving.Kernels.Tests.Cpu;
 
-/// <summary>The Q4_0 kernel's eight-token tiles (512-bit vectors, 16-bit partial sums): every output equals what
-/// the four-token tiles and the one-token kernel give it, bit for bit, and the partial sums cannot overflow.</summary>
+/// <summary>The Q4_0 kernel's 512-bit kernels with 16-bit partial sums (eight-token tiles, two-token sections):
+/// every output equals what the 256-bit kernels give it, bit for bit, and the partial sums cannot overflow.</summary>
 public sealed unsafe class Q4_0WideTileTests
 {
     /// <summary>104 rows (six group pairs and an odd group) and token counts that leave no remainder, a four-token
@@ -21,22 +21,16 @@ public sealed unsafe class Q4_0WideTileTests
         const int rows = 104;
         const int columns = 192;
         using var weightBytes = Weights(rows, columns, seed: 41);
-        var rowBytes = GgmlTypeInfo.ByteCount(GgmlType.Q4_0, columns);
-        *(ushort*)(weightBytes.Pointer + (50 * rowBytes) + (3 * Q4_0.BlockBytes)) = form switch
-        {
-            "Finite" => 0x0003,
-            "Any" => BitConverter.HalfToUInt16Bits(Half.PositiveInfinity),
-            _ => 0,
-        };
+        SetScaleForm(weightBytes, columns, row: 50, block: 3, form);
         var weight = new WeightTensor("w", GgmlType.Q4_0, [rows, columns], (nint)weightBytes.Pointer, weightBytes.Length);
-        if (!Q4_0x8MatMul.WidePairsSupported)
+        if (!Q4_0x8MatMul.WideSupported)
         {
-            Assert.Throws<PlatformNotSupportedException>(() => new Q4_0x8MatMul(weight, widePairs: true));
+            Assert.Throws<PlatformNotSupportedException>(() => new Q4_0x8MatMul(weight, wide: true));
             return;
         }
 
-        using var wide = new Q4_0x8MatMul(weight, widePairs: true);
-        using var narrow = new Q4_0x8MatMul(weight, widePairs: false);
+        using var wide = new Q4_0x8MatMul(weight, wide: true);
+        using var narrow = new Q4_0x8MatMul(weight, wide: false);
         Assert.Equal(form, wide.Scales.ToString());
         foreach (var tokens in new[] { 8, 13, 16, 37, 72 })
         {
@@ -70,6 +64,58 @@ public sealed unsafe class Q4_0WideTileTests
         }
     }
 
+    /// <summary>The two-token section kernel (decode of two or three sequences, or a short verification) gives
+    /// every row what the one-token kernels give it, bit for bit, in each scale form.</summary>
+    [Theory]
+    [InlineData("Normal")]
+    [InlineData("Finite")]
+    [InlineData("Any")]
+    public void Two_token_sections_equal_one_token_kernels(string form)
+    {
+        const int rows = 104;
+        const int columns = 160;
+        const int sectionRows = 24;
+        using var weightBytes = Weights(rows, columns, seed: 43);
+        SetScaleForm(weightBytes, columns, row: 9, block: 2, form);
+        var weight = new WeightTensor("w", GgmlType.Q4_0, [rows, columns], (nint)weightBytes.Pointer, weightBytes.Length);
+        if (!Q4_0x8MatMul.WideSupported)
+        {
+            return;
+        }
+
+        using var wide = new Q4_0x8MatMul(weight, wide: true);
+        using var narrow = new Q4_0x8MatMul(weight, wide: false);
+        Assert.Equal(form, wide.Scales.ToString());
+        for (var tokens = 2; tokens <= ISectionedMatMulKernel.MaxTokens; tokens++)
+        {
+            using var x = new NativeBuffer<float>(tokens * columns);
+            for (var i = 0; i < tokens * columns; i++)
+            {
+                x.Pointer[i] = MathF.Cos(i * 0.71f) * (2 + (i % 5));
+            }
+
+            using var quantized = new QuantizedActivations(tokens, columns);
+            quantized.Quantize(x.Pointer, tokens, columns);
+            var input = new MatMulInput(x.Pointer, quantized, tokens, columns);
+            using var fromWide = new NativeBuffer<float>(tokens * rows);
+            using var fromNarrow = new NativeBuffer<float>(tokens * rows);
+            using var inOrder = new NativeBuffer<float>(tokens * rows);
+            wide.ComputeSections(input, fromWide.Pointer, rows, 0, sectionRows, sectionRows);
+            narrow.ComputeSections(input, fromNarrow.Pointer, rows, 0, sectionRows, sectionRows);
+            narrow.Compute(input, inOrder.Pointer, rows, 0, 4 * sectionRows);
+            for (var t = 0; t < tokens; t++)
+            {
+                for (var r = 0; r < 4 * sectionRows; r++)
+                {
+                    var i = (t * rows) + r;
+                    Assert.True(
+                        SameBits(fromWide.Pointer[i], fromNarrow.Pointer[i]) && SameBits(fromWide.Pointer[i], inOrder.Pointer[i]),
+                        $"{tokens} tokens, token {t} row {r}: two-token sections {fromWide.Pointer[i]}, one-token sections {fromNarrow.Pointer[i]}, rows in order {inOrder.Pointer[i]}");
+                }
+            }
+        }
+    }
+
     /// <summary>The largest partial sums 4-bit weights allow: every nibble 15 (or 0) against activations that all
     /// quantize to +127 or −127 puts 8 · 2 · 15 · 127 = 30,480 into a 16-bit lane; the outputs must still be the exact
     /// products (a wrapped or saturated lane would be off by thousands).</summary>
@@ -78,7 +124,7 @@ public sealed unsafe class Q4_0WideTileTests
     {
         const int rows = 32;
         const int columns = 128;
-        if (!Q4_0x8MatMul.WidePairsSupported)
+        if (!Q4_0x8MatMul.WideSupported)
         {
             return;
         }
@@ -96,7 +142,7 @@ public sealed unsafe class Q4_0WideTileTests
         }
 
         var weight = new WeightTensor("w", GgmlType.Q4_0, [rows, columns], (nint)weightBytes.Pointer, weightBytes.Length);
-        using var kernel = new Q4_0x8MatMul(weight, widePairs: true);
+        using var kernel = new Q4_0x8MatMul(weight, wide: true);
         const int tokens = 8;
         using var x = new NativeBuffer<float>(tokens * columns);
         for (var i = 0; i < tokens * columns; i++)
@@ -125,6 +171,19 @@ public sealed unsafe class Q4_0WideTileTests
         var bytes = new NativeBuffer<byte>(tensor.ByteLength);
         SyntheticModel.Fill(tensor, new Span<byte>(bytes.Pointer, (int)tensor.ByteLength));
         return bytes;
+    }
+
+    /// <summary>Gives one block the scale that makes the kernel use <paramref name="form"/>'s conversion: zero
+    /// (Normal, rewritten at repack), a subnormal (Finite) or an infinity (Any).</summary>
+    private static void SetScaleForm(NativeBuffer<byte> weights, int columns, int row, int block, string form)
+    {
+        var rowBytes = GgmlTypeInfo.ByteCount(GgmlType.Q4_0, columns);
+        *(ushort*)(weights.Pointer + (row * rowBytes) + (block * Q4_0.BlockBytes)) = form switch
+        {
+            "Finite" => 0x0003,
+            "Any" => BitConverter.HalfToUInt16Bits(Half.PositiveInfinity),
+            _ => 0,
+        };
     }
 
     private static bool SameBits(float a, float b) => BitConverter.SingleToInt32Bits(a) == BitConverter.SingleToInt32Bits(b);

@@ -64,10 +64,10 @@ public sealed class ModelAndBenchCommandTests : IDisposable
         Assert.True(result.ExitCode == 0, result.StdErr);
         Assert.Matches(@"matmul q4_0 tokens=5: weights at [0-9.]+ GB/s mean, [0-9.]+ best \(read bandwidth [0-9.]+ GB/s: [0-9]+ ?% mean\); [0-9]+ Gop/s mean \(int8 rate [0-9]+ Gop/s", result.StdOut);
         Assert.Matches(@"attention F32 context=40 head-dim=128 kv-heads=8: [0-9.]+ ms per token over 22 layers", result.StdOut);
-        var fourTokenTiles = await ServingProcess.RunAsync("bench", "kernels", "--layers", "1", "--rounds", "1", "--repeats", "1", "--tokens", "8", "--attention-context", "0", "--four-token-tiles");
-        Assert.True(fourTokenTiles.ExitCode == 0, fourTokenTiles.StdErr);
-        Assert.Matches(@"matmul q4_0 tokens=8: weights at [0-9.]+ GB/s mean", fourTokenTiles.StdOut);
-        Assert.DoesNotContain("attention", fourTokenTiles.StdOut, StringComparison.Ordinal);
+        var narrow = await ServingProcess.RunAsync("bench", "kernels", "--layers", "1", "--rounds", "1", "--repeats", "1", "--tokens", "8", "--attention-context", "0", "--narrow-kernels");
+        Assert.True(narrow.ExitCode == 0, narrow.StdErr);
+        Assert.Matches(@"matmul q4_0 tokens=8: weights at [0-9.]+ GB/s mean", narrow.StdOut);
+        Assert.DoesNotContain("attention", narrow.StdOut, StringComparison.Ordinal);
         var bad = await ServingProcess.RunAsync("bench", "kernels", "--dtype", "q5_k");
         Assert.Equal(1, bad.ExitCode);
         Assert.Contains("--dtype must be q4_0, q8_0 or f16", bad.StdErr, StringComparison.Ordinal);

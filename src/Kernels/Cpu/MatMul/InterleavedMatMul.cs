@@ -9,7 +9,7 @@ namespace Serving.Kernels.Cpu.MatMul;
 /// What the interleaved ("x8") integer kernels share: the repacked buffer, its geometry and scale form, and the walk
 /// over tiles of four tokens × 16-row pairs (see <see cref="Compute"/>). Subclasses fill the buffer
 /// (<see cref="RepackGroup"/>) and compute one row group for one or four tokens, or a pair for four, or (where
-/// <see cref="WidePairs"/>) for two tiles at once; a virtual call per row group (64 blocks of work) costs nothing
+/// <see cref="Wide"/>) for two tiles at once; a virtual call per row group (64 blocks of work) costs nothing
 /// measurable.
 /// </summary>
 internal abstract unsafe class InterleavedMatMul : ISectionedMatMulKernel, IDisposable
@@ -87,7 +87,13 @@ internal abstract unsafe class InterleavedMatMul : ISectionedMatMulKernel, IDisp
         for (var row = rowStart; row < rowEnd; row += InterleavedLayout.Rows)
         {
             var group = GroupStart(row / InterleavedLayout.Rows);
-            for (var t = 0; t < input.Tokens; t++)
+            var t = 0;
+            for (; Wide && t + 1 < input.Tokens; t += 2)
+            {
+                Group2x4(group, sectionBytes, q, t, y + ((long)t * ldy) + row, ldy, sectionRows);
+            }
+
+            for (; t < input.Tokens; t++)
             {
                 Group1x4(group, sectionBytes, q, t, y + ((long)t * ldy) + row, sectionRows);
             }
@@ -117,7 +123,7 @@ internal abstract unsafe class InterleavedMatMul : ISectionedMatMulKernel, IDisp
                 }
 
                 var prefetch = next != null ? next + ((long)(tile - firstTile) * prefetchShare) : null;
-                if (WidePairs && tile + 1 < endTile)
+                if (Wide && tile + 1 < endTile)
                 {
                     Group8Pair(first, first + groupBytes, q, t, output, ldy, prefetch, next != null ? 2 * prefetchShare / 64 : 0);
                     tile += 2;
@@ -232,10 +238,16 @@ internal abstract unsafe class InterleavedMatMul : ISectionedMatMulKernel, IDisp
     /// <paramref name="prefetch"/> (<see cref="PrefetchShare"/>).</remarks>
     protected abstract void Group4Pair(byte* first, byte* second, QuantizedActivations q, int token, float* y, int ldy, byte* prefetch, int prefetchLines);
 
-    /// <summary>Whether the walk hands pairs of four-token tiles to <see cref="Group8Pair"/>.</summary>
-    protected virtual bool WidePairs => false;
+    /// <summary>Whether the walks hand pairs of four-token tiles to <see cref="Group8Pair"/> and pairs of tokens to
+    /// <see cref="Group2x4"/>.</summary>
+    protected virtual bool Wide => false;
 
-    /// <summary>Two adjacent row groups for eight tokens (two tiles), called only where <see cref="WidePairs"/>;
+    /// <summary>Two tokens' outputs for four row groups <paramref name="sectionBytes"/> apart, each weight chunk
+    /// unpacked once for both; called only where <see cref="Wide"/>; per output equal to <see cref="Group1x4"/>.</summary>
+    protected virtual void Group2x4(byte* group, long sectionBytes, QuantizedActivations q, int token, float* y, int ldy, int sectionRows) =>
+        throw new NotSupportedException("this kernel has no two-token section kernel");
+
+    /// <summary>Two adjacent row groups for eight tokens (two tiles), called only where <see cref="Wide"/>;
     /// the result per output must equal <see cref="Group4"/>'s. It prefetches <paramref name="prefetchLines"/>
     /// lines from <paramref name="prefetch"/> as <see cref="Group4Pair"/> does.</summary>
     protected virtual void Group8Pair(byte* first, byte* second, QuantizedActivations q, int token, float* y, int ldy, byte* prefetch, int prefetchLines) =>

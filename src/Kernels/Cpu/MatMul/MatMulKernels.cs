@@ -10,7 +10,7 @@ internal static class MatMulKernels
     public static IMatMulKernel For(WeightTensor weight) => weight.Type switch
     {
         GgmlType.Q8_0 when InterleavedLayout.Supports(weight.Rows) => new Q8_0x8MatMul(weight),
-        GgmlType.Q4_0 when InterleavedLayout.Supports(weight.Rows) => new Q4_0x8MatMul(weight, Q4_0x8MatMul.WidePairsSupported),
+        GgmlType.Q4_0 when InterleavedLayout.Supports(weight.Rows) => new Q4_0x8MatMul(weight, Q4_0x8MatMul.WideSupported),
         _ => ForStoredLayout(weight),
     };
 
