@@ -185,7 +185,7 @@ internal sealed unsafe class Q4_0x8MatMul : InterleavedMatMul
 
     /// <summary>
     /// Two tokens over four row groups a section apart, on 512-bit vectors with 16-bit partial sums as in
-    /// <see cref="Group8Pair{TScales}"/>: one vector holds a chunk of two sections' groups, unpacked once for both
+    /// <see cref="WidePair{TScales, TTokens}"/>: one vector holds a chunk of two sections' groups, unpacked once for both
     /// tokens. With one token per pass (<see cref="Group1x4{TScales}"/> twice) two or three tokens were bound by the
     /// unpacking and scaling, not by memory: 37.5 and 22.9 GB/s of weights against 62.8 for one token.
     /// </summary>
@@ -264,6 +264,15 @@ internal sealed unsafe class Q4_0x8MatMul : InterleavedMatMul
     {
         switch (Scales)
         {
+            case BlockScaleForm.Normal when _wide:
+                WidePair<F16NormalRowLoader, FourTokens>(first, second, q, token, y, ldy, prefetch, prefetchLines);
+                break;
+            case BlockScaleForm.Finite when _wide:
+                WidePair<F16FiniteRowLoader, FourTokens>(first, second, q, token, y, ldy, prefetch, prefetchLines);
+                break;
+            case BlockScaleForm.Any when _wide:
+                WidePair<F16RowLoader, FourTokens>(first, second, q, token, y, ldy, prefetch, prefetchLines);
+                break;
             case BlockScaleForm.Normal:
                 Group4Pair<F16NormalRowLoader>(first, second, q, token, y, ldy, prefetch, prefetchLines);
                 break;
@@ -364,20 +373,20 @@ internal sealed unsafe class Q4_0x8MatMul : InterleavedMatMul
         switch (Scales)
         {
             case BlockScaleForm.Normal:
-                Group8Pair<F16NormalRowLoader>(first, second, q, token, y, ldy, prefetch, prefetchLines);
+                WidePair<F16NormalRowLoader, EightTokens>(first, second, q, token, y, ldy, prefetch, prefetchLines);
                 break;
             case BlockScaleForm.Finite:
-                Group8Pair<F16FiniteRowLoader>(first, second, q, token, y, ldy, prefetch, prefetchLines);
+                WidePair<F16FiniteRowLoader, EightTokens>(first, second, q, token, y, ldy, prefetch, prefetchLines);
                 break;
             default:
-                Group8Pair<F16RowLoader>(first, second, q, token, y, ldy, prefetch, prefetchLines);
+                WidePair<F16RowLoader, EightTokens>(first, second, q, token, y, ldy, prefetch, prefetchLines);
                 break;
         }
     }
 
     /// <summary>
-    /// Sixteen rows × eight tokens on 512-bit vectors: one vector holds the same chunk of both groups, so the nibbles
-    /// of 16 rows are unpacked once for eight tokens. The products go through vpmaddubsw into 16-bit lanes, which
+    /// Sixteen rows × eight (or four) tokens on 512-bit vectors: one vector holds the same chunk of both groups, so
+    /// the nibbles of 16 rows are unpacked once for all the tokens. The products go through vpmaddubsw into 16-bit lanes, which
     /// 4-bit weights allow: a product pair is at most 2 · 15 · 127 = 3,810 in magnitude, so the eight of a block
     /// (four chunks, low and high nibbles) sum to at most 30,480 and never saturate; one vpmaddwd per token and block
     /// widens the pairs to the row's int32 sum. That integer is exactly <see cref="Group4{TScales}"/>'s, and the
@@ -386,8 +395,9 @@ internal sealed unsafe class Q4_0x8MatMul : InterleavedMatMul
     /// would keep 32-bit lanes, has no .NET API), and the adds go to the other vector pipes.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Group8Pair<TScales>(byte* first, byte* second, QuantizedActivations q, int token, float* y, int ldy, byte* prefetch, int prefetchLines)
+    private void WidePair<TScales, TTokens>(byte* first, byte* second, QuantizedActivations q, int token, float* y, int ldy, byte* prefetch, int prefetchLines)
         where TScales : struct, IFloatRowLoader
+        where TTokens : struct, ITileTokens
     {
         var stride = GroupBlockBytes;
         var blocks = Blocks;
@@ -420,10 +430,13 @@ internal sealed unsafe class Q4_0x8MatMul : InterleavedMatMul
                 d1 += Products(low, high, x + columns);
                 d2 += Products(low, high, x + (2 * columns));
                 d3 += Products(low, high, x + (3 * columns));
-                d4 += Products(low, high, x + (4 * columns));
-                d5 += Products(low, high, x + (5 * columns));
-                d6 += Products(low, high, x + (6 * columns));
-                d7 += Products(low, high, x + (7 * columns));
+                if (TTokens.Eight)
+                {
+                    d4 += Products(low, high, x + (4 * columns));
+                    d5 += Products(low, high, x + (5 * columns));
+                    d6 += Products(low, high, x + (6 * columns));
+                    d7 += Products(low, high, x + (7 * columns));
+                }
             }
 
             var scale = TScales.Load8(blockA, 0).ToVector512Unsafe().WithUpper(TScales.Load8(blockB, 0));
@@ -431,20 +444,43 @@ internal sealed unsafe class Q4_0x8MatMul : InterleavedMatMul
             a1 = Scaled(d1, ones, offsets[blocks + b], scale, xs[blocks + b], a1);
             a2 = Scaled(d2, ones, offsets[(2 * blocks) + b], scale, xs[(2 * blocks) + b], a2);
             a3 = Scaled(d3, ones, offsets[(3 * blocks) + b], scale, xs[(3 * blocks) + b], a3);
-            a4 = Scaled(d4, ones, offsets[(4 * blocks) + b], scale, xs[(4 * blocks) + b], a4);
-            a5 = Scaled(d5, ones, offsets[(5 * blocks) + b], scale, xs[(5 * blocks) + b], a5);
-            a6 = Scaled(d6, ones, offsets[(6 * blocks) + b], scale, xs[(6 * blocks) + b], a6);
-            a7 = Scaled(d7, ones, offsets[(7 * blocks) + b], scale, xs[(7 * blocks) + b], a7);
+            if (TTokens.Eight)
+            {
+                a4 = Scaled(d4, ones, offsets[(4 * blocks) + b], scale, xs[(4 * blocks) + b], a4);
+                a5 = Scaled(d5, ones, offsets[(5 * blocks) + b], scale, xs[(5 * blocks) + b], a5);
+                a6 = Scaled(d6, ones, offsets[(6 * blocks) + b], scale, xs[(6 * blocks) + b], a6);
+                a7 = Scaled(d7, ones, offsets[(7 * blocks) + b], scale, xs[(7 * blocks) + b], a7);
+            }
         }
 
         a0.Store(y);
         a1.Store(y + ldy);
         a2.Store(y + (2 * ldy));
         a3.Store(y + (3 * ldy));
-        a4.Store(y + (4 * ldy));
-        a5.Store(y + (5 * ldy));
-        a6.Store(y + (6 * ldy));
-        a7.Store(y + (7 * ldy));
+        if (TTokens.Eight)
+        {
+            a4.Store(y + (4 * ldy));
+            a5.Store(y + (5 * ldy));
+            a6.Store(y + (6 * ldy));
+            a7.Store(y + (7 * ldy));
+        }
+    }
+
+    /// <summary>How many tokens <see cref="WidePair{TScales, TTokens}"/> computes: four or eight, a constant the JIT
+    /// compiles each instance for.</summary>
+    private interface ITileTokens
+    {
+        static abstract bool Eight { get; }
+    }
+
+    private readonly struct FourTokens : ITileTokens
+    {
+        public static bool Eight => false;
+    }
+
+    private readonly struct EightTokens : ITileTokens
+    {
+        public static bool Eight => true;
     }
 
     /// <summary>One token's 16-bit pair sums for one chunk of 16 rows: low nibbles × the chunk's first four
