@@ -52,11 +52,17 @@ public sealed class SentencePieceDecodeTests
     public void Lone_surrogate_encodes_as_replacement_character() =>
         Assert.Equal("a\uFFFDb", RoundTrip("a\uD800b"));
 
+    /// <summary>SentencePiece writes spaces as U+2581 before it tokenizes, so a U+2581 typed in the text is a space
+    /// after the round trip (as in sentencepiece and llama.cpp): the one character the round trips below leave out.</summary>
+    [Fact]
+    public void Space_marker_in_text_decodes_as_space() =>
+        Assert.Equal("a b", RoundTrip("a\u2581b"));
+
     [Fact]
     public void Round_trips_unicode_text()
     {
         var codePoint = Gen.OneOf(Gen.Int[0, 127], Gen.Int[0x4E00, 0x9FFF], Gen.Int[0x1F300, 0x1FAFF], Gen.Int[0, 0x10FFFF])
-            .Where(cp => cp is < 0xD800 or > 0xDFFF);
+            .Where(cp => cp is (< 0xD800 or > 0xDFFF) and not SpaceMarker);
         var text = codePoint.Array[0, 24].Select(cps =>
         {
             var builder = new StringBuilder();
@@ -73,8 +79,10 @@ public sealed class SentencePieceDecodeTests
     [Fact]
     public void Round_trips_arbitrary_utf16_after_replacing_lone_surrogates() =>
         Gen.String.Select(s => Encoding.UTF8.GetString(Encoding.UTF8.GetBytes(s)))
-            .Where(s => !HasLiteralSpecialToken(s))
+            .Where(s => !HasLiteralSpecialToken(s) && !s.Contains((char)SpaceMarker, StringComparison.Ordinal))
             .Sample(s => Assert.Equal(s, RoundTrip(s)), iter: 3000);
+
+    private const int SpaceMarker = 0x2581;
 
     /// <summary>Special tokens typed in text become control ids, which decoding skips: outside the round trip.</summary>
     private static bool HasLiteralSpecialToken(string text) =>
