@@ -10,8 +10,9 @@ namespace Serving.Kernels.Tests.Cpu;
 /// every output equals what the 256-bit kernels give it, bit for bit, and the partial sums cannot overflow.</summary>
 public sealed unsafe class Q4_0WideTileTests
 {
-    /// <summary>104 rows (six group pairs and an odd group) and token counts that leave no remainder, a four-token
-    /// tile, single tokens, and more than one 32-token block.</summary>
+    /// <summary>104 rows (six group pairs and an odd group; three runs of four groups and one left) and token counts
+    /// that leave no remainder, a four-token tile, one to three tokens after the tiles, and more than one 32-token
+    /// block.</summary>
     [Theory]
     [InlineData("Normal")]
     [InlineData("Finite")]
@@ -32,7 +33,7 @@ public sealed unsafe class Q4_0WideTileTests
         using var wide = new Q4_0x8MatMul(weight, wide: true);
         using var narrow = new Q4_0x8MatMul(weight, wide: false);
         Assert.Equal(form, wide.Scales.ToString());
-        foreach (var tokens in new[] { 8, 13, 16, 37, 72 })
+        foreach (var tokens in new[] { 6, 7, 8, 13, 14, 16, 37, 72 })
         {
             using var x = new NativeBuffer<float>(tokens * columns);
             for (var i = 0; i < tokens * columns; i++)

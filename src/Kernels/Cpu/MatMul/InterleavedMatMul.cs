@@ -55,9 +55,9 @@ internal abstract unsafe class InterleavedMatMul : ISectionedMatMulKernel, IDisp
     /// Tokens go in blocks of up to <see cref="TokenBlock"/> (whose int8 activations stay in L2); within a block,
     /// rows go by pairs of groups (16 rows) and every tile of four tokens passes over a pair before the next pair,
     /// so each weight byte comes from memory once per token block and from L1 or L2 for its other tiles. While it
-    /// computes the tiles of one pair the kernel prefetches the next pair, a share per tile and one line per block
-    /// (spread out: a burst of prefetches fills the miss buffers and stalls), so the first tile of a pair does not
-    /// wait for memory. (With tiles outermost, every tile re-streamed megabytes of rows from L3 or memory and the
+    /// computes the tiles of one pair the kernel prefetches the next pair, a share per tile spread over its blocks
+    /// (a burst of prefetches fills the miss buffers and stalls), so the first tile of a pair does not wait for
+    /// memory. (With tiles outermost, every tile re-streamed megabytes of rows from L3 or memory and the
     /// first pass over new rows was latency-bound.)
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -70,10 +70,35 @@ internal abstract unsafe class InterleavedMatMul : ISectionedMatMulKernel, IDisp
         }
 
         var q = input.Quantized!;
-        for (var row = rowStart; row < rowEnd; row += InterleavedLayout.Rows)
+        var firstLeft = fullTiles * TokenTile;
+        if (firstLeft == input.Tokens)
+        {
+            return;
+        }
+
+        // The one to three tokens after the last whole tile: four adjacent groups at a time through the section
+        // kernels (sections one group apart), which keep more work in flight than one group at a time.
+        long groupBytes = Blocks * GroupBlockBytes;
+        var row = rowStart;
+        for (; row + (4 * InterleavedLayout.Rows) <= rowEnd; row += 4 * InterleavedLayout.Rows)
         {
             var group = GroupStart(row / InterleavedLayout.Rows);
-            for (var t = fullTiles * TokenTile; t < input.Tokens; t++)
+            var t = firstLeft;
+            for (; Wide && t + 1 < input.Tokens; t += 2)
+            {
+                Group2x4(group, groupBytes, q, t, y + ((long)t * ldy) + row, ldy, InterleavedLayout.Rows);
+            }
+
+            for (; t < input.Tokens; t++)
+            {
+                Group1x4(group, groupBytes, q, t, y + ((long)t * ldy) + row, InterleavedLayout.Rows);
+            }
+        }
+
+        for (; row < rowEnd; row += InterleavedLayout.Rows)
+        {
+            var group = GroupStart(row / InterleavedLayout.Rows);
+            for (var t = firstLeft; t < input.Tokens; t++)
             {
                 Group1(group, q, t, y + ((long)t * ldy) + row);
             }
