@@ -135,7 +135,10 @@ internal abstract unsafe class InterleavedMatMul : ISectionedMatMulKernel, IDisp
         {
             var first = GroupStart(row / InterleavedLayout.Rows);
             var paired = row + (2 * InterleavedLayout.Rows) <= rowEnd;
-            var next = row + (4 * InterleavedLayout.Rows) <= rowEnd ? first + (2 * groupBytes) : null;
+            // The pair after the last one asked for too (while the matrix has one): a thread's next claim of rows
+            // usually starts there (MatMulJob), and its first tile would otherwise wait for memory (bench kernels,
+            // 32 tokens: +5 to +12 % in five alternations).
+            var next = row + (4 * InterleavedLayout.Rows) <= Rows ? first + (2 * groupBytes) : null;
             for (var tile = firstTile; tile < endTile;)
             {
                 var t = tile * TokenTile;
