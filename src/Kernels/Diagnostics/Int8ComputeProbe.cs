@@ -96,7 +96,7 @@ public static class Int8ComputeProbe
             using var buffer = new NativeBuffer<byte>(BufferBytes);
             for (var i = 0; i < BufferBytes; i++)
             {
-                buffer.Pointer[i] = (byte)((i * 7) + threadIndex & 0x7F);
+                buffer.Pointer[i] = (byte)(((i * 7) + threadIndex) & 0x7F);
             }
 
             var s = Vector512.Create((sbyte)-2);

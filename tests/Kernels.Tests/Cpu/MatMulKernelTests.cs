@@ -246,6 +246,7 @@ public sealed unsafe class MatMulKernelTests
             }
 
             Assert.Equal(sum, quantized.Sums[b]);
+            Assert.Equal(-8 * sum, quantized.NibbleOffsets[b]);
         }
     }
 }
