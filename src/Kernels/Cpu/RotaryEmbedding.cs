@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Serving.Kernels.Models;
 
 namespace Serving.Kernels.Cpu;
@@ -44,29 +46,65 @@ internal sealed unsafe class RotaryEmbedding
         }
     }
 
-    /// <summary>Rotates <paramref name="heads"/> heads stored contiguously at <paramref name="x"/>.</summary>
+    /// <summary>Rotates <paramref name="heads"/> heads stored contiguously at <paramref name="x"/>. Vectorized
+    /// with the scalar formula's operations (two products, then one subtraction or addition; no fused multiply-add),
+    /// so results are the same bits either way.</summary>
     public void Apply(float* x, int heads, float* cos, float* sin)
     {
-        for (var h = 0; h < heads; h++)
+        var vectorized = Avx.IsSupported ? _half & ~7 : 0;
+        if (_layout == RopeLayout.Interleaved)
         {
-            var head = x + (h * _headDim);
-            if (_layout == RopeLayout.Interleaved)
+            // Pairs are adjacent: each cos/sin value twice, the sine negated where it multiplies the pair's second
+            // element into the first (a·c − b·s is a·c + b·(−s) exactly).
+            var cosPairs = stackalloc float[2 * vectorized];
+            var sinPairs = stackalloc float[2 * vectorized];
+            for (var j = 0; j < vectorized; j++)
             {
-                for (var j = 0; j < _half; j++)
+                cosPairs[2 * j] = cos[j];
+                cosPairs[(2 * j) + 1] = cos[j];
+                sinPairs[2 * j] = -sin[j];
+                sinPairs[(2 * j) + 1] = sin[j];
+            }
+
+            for (var h = 0; h < heads; h++)
+            {
+                var head = x + (h * _headDim);
+                for (var i = 0; i < 2 * vectorized; i += 8)
+                {
+                    var v = Vector256.Load(head + i);
+                    var swapped = Avx.Permute(v, 0b10_11_00_01);
+                    ((v * Vector256.Load(cosPairs + i)) + (swapped * Vector256.Load(sinPairs + i))).Store(head + i);
+                }
+
+                for (var j = vectorized; j < _half; j++)
                 {
                     float a = head[2 * j], b = head[(2 * j) + 1];
                     head[2 * j] = (a * cos[j]) - (b * sin[j]);
                     head[(2 * j) + 1] = (a * sin[j]) + (b * cos[j]);
                 }
             }
-            else
+
+            return;
+        }
+
+        for (var h = 0; h < heads; h++)
+        {
+            var head = x + (h * _headDim);
+            for (var j = 0; j < vectorized; j += 8)
             {
-                for (var j = 0; j < _half; j++)
-                {
-                    float a = head[j], b = head[j + _half];
-                    head[j] = (a * cos[j]) - (b * sin[j]);
-                    head[j + _half] = (a * sin[j]) + (b * cos[j]);
-                }
+                var a = Vector256.Load(head + j);
+                var b = Vector256.Load(head + j + _half);
+                var c = Vector256.Load(cos + j);
+                var s = Vector256.Load(sin + j);
+                ((a * c) - (b * s)).Store(head + j);
+                ((a * s) + (b * c)).Store(head + j + _half);
+            }
+
+            for (var j = vectorized; j < _half; j++)
+            {
+                float a = head[j], b = head[j + _half];
+                head[j] = (a * cos[j]) - (b * sin[j]);
+                head[j + _half] = (a * sin[j]) + (b * cos[j]);
             }
         }
     }
