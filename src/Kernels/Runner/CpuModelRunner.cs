@@ -20,6 +20,7 @@ public sealed unsafe class CpuModelRunner : IModelRunner
     private readonly NativeDenseSegments? _native;
     private readonly OnnxDenseSegments? _onnx;
     private readonly AttentionJob _attention;
+    private readonly RotaryWriteJob _rotaryWrite;
     private readonly NativeBuffer<float> _x;
     private readonly NativeBuffer<float> _q;
     private readonly NativeBuffer<float> _k;
@@ -65,6 +66,7 @@ public sealed unsafe class CpuModelRunner : IModelRunner
 
         var maxContext = Math.Min(c.MaxPositions, kvCache.BlockCount * kvCache.BlockSize);
         _attention = new AttentionJob(c.HeadCount, c.KvHeadCount, c.HeadDim, maxContext, kvCache.BlockSize, threads);
+        _rotaryWrite = new RotaryWriteJob(_rope, _cache, threads);
         long t = maxTokens;
         _x = new NativeBuffer<float>(t * c.HiddenSize);
         _q = new NativeBuffer<float>(t * c.QDim);
@@ -186,18 +188,8 @@ public sealed unsafe class CpuModelRunner : IModelRunner
     private void Attention(int layer, StepInput input)
     {
         var c = Config;
-        for (var t = 0; t < input.TokenCount; t++)
-        {
-            var q = _q.Pointer + ((long)t * c.QDim);
-            var k = _k.Pointer + ((long)t * c.KvDim);
-            var v = _v.Pointer + ((long)t * c.KvDim);
-            var cos = _cos.Pointer + (t * _rope.Half);
-            var sin = _sin.Pointer + (t * _rope.Half);
-            _rope.Apply(q, c.HeadCount, cos, sin);
-            _rope.Apply(k, c.KvHeadCount, cos, sin);
-            _cache.Write(layer, input.SlotMapping[t], k, v);
-        }
-
+        _rotaryWrite.Set(input, layer, c.HeadCount, c.KvHeadCount, c.HeadDim, _q.Pointer, _k.Pointer, _v.Pointer, _cos.Pointer, _sin.Pointer);
+        _rotaryWrite.Run(_pool);
         _attention.Set(input, _q.Pointer, _attended.Pointer, _cache, layer);
         _pool.Run(_attention);
     }
