@@ -132,7 +132,8 @@ internal sealed unsafe class NativeDenseSegments : IDenseSegments
     {
         if (quantize)
         {
-            _quantized.Quantize(x, tokens, columns);
+            _rows.SetQuantize(x, tokens, columns, _quantized);
+            _rows.Run(_pool);
         }
 
         return new MatMulInput(x, quantize ? _quantized : null, tokens, columns);

@@ -31,6 +31,7 @@ internal sealed unsafe class TokenRowsJob : IParallelJob
         Norm,
         ResidualNorm,
         SiluMultiply,
+        QuantizeOnly,
     }
 
     /// <summary>output = RmsNorm(x) · weight per row, then quantized into <paramref name="quantized"/> if given.</summary>
@@ -44,6 +45,10 @@ internal sealed unsafe class TokenRowsJob : IParallelJob
     /// <summary>gate = silu(gate) · up per row, then quantized if asked.</summary>
     public void SetSiluMultiply(float* gate, float* up, int tokens, int dim, QuantizedActivations? quantized) =>
         Set(Operation.SiluMultiply, gate, up, null, gate, tokens, dim, 0, quantized);
+
+    /// <summary>Only the int8 quantization of <paramref name="x"/>'s rows into <paramref name="quantized"/>.</summary>
+    public void SetQuantize(float* x, int tokens, int dim, QuantizedActivations quantized) =>
+        Set(Operation.QuantizeOnly, x, null, null, x, tokens, dim, 0, quantized);
 
     /// <summary>Runs the job set last: on the pool for steps of <see cref="MinParallelTokens"/> or more tokens.</summary>
     public void Run(WorkerPool pool)
@@ -88,8 +93,10 @@ internal sealed unsafe class TokenRowsJob : IParallelJob
                     VectorOps.Add(_x + offset, _other + offset, _dim);
                     VectorOps.RmsNorm(_x + offset, _weight, _output + offset, _dim, _eps);
                     break;
-                default:
+                case Operation.SiluMultiply:
                     VectorOps.SiluMultiply(_x + offset, _other + offset, _dim);
+                    break;
+                default:
                     break;
             }
         }
