@@ -97,6 +97,7 @@ internal sealed unsafe class TokenRowsJob : IParallelJob
                     VectorOps.SiluMultiply(_x + offset, _other + offset, _dim);
                     break;
                 default:
+                    // QuantizeOnly: the rows are final; only the quantization below runs.
                     break;
             }
         }
