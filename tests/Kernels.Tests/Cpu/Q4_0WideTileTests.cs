@@ -11,7 +11,7 @@ namespace Serving.Kernels.Tests.Cpu;
 public sealed unsafe class Q4_0WideTileTests
 {
     /// <summary>104 rows (six group pairs and an odd group; three runs of four groups and one left) and token counts
-    /// that leave no remainder, a four-token tile, one to three tokens after the tiles, and more than one 32-token
+    /// that leave no remainder, a four-token tile, one to three tokens after the tiles, and more than one 64-token
     /// block.</summary>
     [Theory]
     [InlineData("Normal")]
