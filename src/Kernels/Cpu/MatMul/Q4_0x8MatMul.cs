@@ -112,7 +112,11 @@ internal sealed unsafe partial class Q4_0x8MatMul : InterleavedMatMul
     }
 
     /// <summary>Each broadcast activation word feeds all four groups; low and high nibbles keep separate
-    /// accumulators, so with four groups eight independent vpdpbusd chains are in flight.</summary>
+    /// accumulators, so with four groups eight independent vpdpbusd chains are in flight. High nibbles stay in place
+    /// (<c>raw &amp; 0xF0</c>, sixteen times the nibble): their block sum is then sixteen times the true one and at
+    /// most 16 · 240 · 128 in magnitude, far inside int32, so one arithmetic shift per block gives it back exactly and
+    /// the chunks save a shift each (the results are bit-identical; in-process, alternated 12 times, 22 layers of
+    /// one-token products +0.6 % median, one 151 MB product +1.5 %).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Group1x4<TScales>(byte* group, long sectionBytes, QuantizedActivations q, int token, float* y, int sectionRows)
         where TScales : struct, IFloatRowLoader
@@ -127,6 +131,7 @@ internal sealed unsafe partial class Q4_0x8MatMul : InterleavedMatMul
         var g2 = g1 + sectionBytes;
         var g3 = g2 + sectionBytes;
         var mask = Vector256.Create((byte)0x0F);
+        var highMask = Vector256.Create((byte)0xF0);
         Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
         for (var b = 0; b < blocks; b++)
         {
@@ -145,20 +150,20 @@ internal sealed unsafe partial class Q4_0x8MatMul : InterleavedMatMul
                 var xl = Broadcast(x + (8 * k));
                 var xh = Broadcast(x + (8 * k) + 4);
                 low0 = IntegerDot.Accumulate(low0, raw0 & mask, xl);
-                high0 = IntegerDot.Accumulate(high0, (raw0.AsUInt16() >>> 4).AsByte() & mask, xh);
+                high0 = IntegerDot.Accumulate(high0, raw0 & highMask, xh);
                 low1 = IntegerDot.Accumulate(low1, raw1 & mask, xl);
-                high1 = IntegerDot.Accumulate(high1, (raw1.AsUInt16() >>> 4).AsByte() & mask, xh);
+                high1 = IntegerDot.Accumulate(high1, raw1 & highMask, xh);
                 low2 = IntegerDot.Accumulate(low2, raw2 & mask, xl);
-                high2 = IntegerDot.Accumulate(high2, (raw2.AsUInt16() >>> 4).AsByte() & mask, xh);
+                high2 = IntegerDot.Accumulate(high2, raw2 & highMask, xh);
                 low3 = IntegerDot.Accumulate(low3, raw3 & mask, xl);
-                high3 = IntegerDot.Accumulate(high3, (raw3.AsUInt16() >>> 4).AsByte() & mask, xh);
+                high3 = IntegerDot.Accumulate(high3, raw3 & highMask, xh);
             }
 
             var xs = Vector256.Create(scales[b]);
-            a0 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(low0 + high0), TScales.Load8(g0 + o, 0) * xs, a0);
-            a1 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(low1 + high1), TScales.Load8(g1 + o, 0) * xs, a1);
-            a2 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(low2 + high2), TScales.Load8(g2 + o, 0) * xs, a2);
-            a3 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(low3 + high3), TScales.Load8(g3 + o, 0) * xs, a3);
+            a0 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(low0 + (high0 >> 4)), TScales.Load8(g0 + o, 0) * xs, a0);
+            a1 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(low1 + (high1 >> 4)), TScales.Load8(g1 + o, 0) * xs, a1);
+            a2 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(low2 + (high2 >> 4)), TScales.Load8(g2 + o, 0) * xs, a2);
+            a3 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(low3 + (high3 >> 4)), TScales.Load8(g3 + o, 0) * xs, a3);
         }
 
         a0.Store(y);
