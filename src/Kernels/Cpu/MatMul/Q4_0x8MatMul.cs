@@ -116,7 +116,7 @@ internal sealed unsafe partial class Q4_0x8MatMul : InterleavedMatMul
     /// (<c>raw &amp; 0xF0</c>, sixteen times the nibble): their block sum is then sixteen times the true one and at
     /// most 16 · 240 · 128 in magnitude, far inside int32, so one arithmetic shift per block gives it back exactly and
     /// the chunks save a shift each (the results are bit-identical; in-process, alternated 12 times, 22 layers of
-    /// one-token products +0.6 % median, one 151 MB product +1.5 %).</summary>
+    /// one-token products +0.6 % median).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Group1x4<TScales>(byte* group, long sectionBytes, QuantizedActivations q, int token, float* y, int sectionRows)
         where TScales : struct, IFloatRowLoader
