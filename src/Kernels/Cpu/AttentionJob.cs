@@ -10,8 +10,12 @@ namespace Serving.Kernels.Cpu;
 /// Causal attention of every new token over its sequence's cached K/V, read through the block table. One work item
 /// is one (token, KV head) pair: the query heads that share that KV head are scored together so each cached key and
 /// value row is loaded once for the whole group (grouped-query attention). The kernels are generic over how a cached
-/// element is widened to fp32 (<see cref="F32RowLoader"/> or <see cref="F16FiniteRowLoader"/>: the cache stores only finite halves), so an fp16 cache runs the
-/// same multiply-adds in the same order on the widened values.
+/// element is widened to fp32 (<see cref="F32RowLoader"/> or, the cache storing only finite halves,
+/// <see cref="F16ScaledDownRowLoader"/>), so an fp16 cache runs the same multiply-adds in the same order on the
+/// widened values. The fp16 widening leaves out its rescaling multiply: keys and values arrive 2^112 too small, and
+/// the queries and the softmax weights they meet are 2^112 too large, so every product is exact and equal to the
+/// unscaled one and each fused multiply-add rounds to the same result (items with a query element of magnitude
+/// 65,504 or more widen with <see cref="F16FiniteRowLoader"/> instead).
 /// </summary>
 internal sealed unsafe partial class AttentionJob : IParallelJob, IDisposable
 {
@@ -32,6 +36,7 @@ internal sealed unsafe partial class AttentionJob : IParallelJob, IDisposable
     private readonly int _scoreStride;
     private readonly float _scale;
     private readonly NativeBuffer<float> _scores;
+    private readonly NativeBuffer<float> _scaledQueries;
     private StepInput? _input;
     private float* _queries;
     private float* _output;
@@ -52,6 +57,7 @@ internal sealed unsafe partial class AttentionJob : IParallelJob, IDisposable
         _scoreStride = (maxContext + blockSize - 1) / blockSize * blockSize;
         _scale = 1f / MathF.Sqrt(headDim);
         _scores = new NativeBuffer<float>((long)threads * _group * _scoreStride);
+        _scaledQueries = new NativeBuffer<float>((long)threads * _group * headDim);
     }
 
     public void Set(StepInput input, float* queries, float* output, KvCacheStorage cache, int layer)
@@ -79,6 +85,7 @@ internal sealed unsafe partial class AttentionJob : IParallelJob, IDisposable
         var input = _input!;
         var items = input.TokenCount * _kvHeads;
         var scores = _scores.Pointer + ((long)threadIndex * _group * _scoreStride);
+        var scaledQuery = _scaledQueries.Pointer + ((long)threadIndex * _group * _headDim);
         while (true)
         {
             var item = Interlocked.Increment(ref _nextItem) - 1;
@@ -91,22 +98,33 @@ internal sealed unsafe partial class AttentionJob : IParallelJob, IDisposable
             var kvHead = item % _kvHeads;
             var context = input.Positions[token] + 1;
             var blockTable = input.BlockTable(input.TokenSequence[token]);
-            if (_cache!.DataType == KvCacheDataType.F16)
+            var query = _queries + ((long)token * _heads * _headDim) + (kvHead * _group * _headDim);
+            if (_cache!.DataType != KvCacheDataType.F16)
             {
-                Attend<F16FiniteRowLoader>(token, kvHead, context, blockTable, _blockSize, scores);
+                Attend<F32RowLoader>(token, kvHead, context, blockTable, _blockSize, query, 1f, scores);
+            }
+            else if (F16ScaledDownRowLoader.TryScaleUp(query, scaledQuery, _group * _headDim))
+            {
+                Attend<F16ScaledDownRowLoader>(token, kvHead, context, blockTable, _blockSize, scaledQuery, F16ScaledDownRowLoader.Compensation, scores);
             }
             else
             {
-                Attend<F32RowLoader>(token, kvHead, context, blockTable, _blockSize, scores);
+                Attend<F16FiniteRowLoader>(token, kvHead, context, blockTable, _blockSize, query, 1f, scores);
             }
         }
     }
 
-    public void Dispose() => _scores.Dispose();
+    public void Dispose()
+    {
+        _scores.Dispose();
+        _scaledQueries.Dispose();
+    }
 
-    /// <summary>x[i] = e^(x[i] − max x) for the n scores of one head; returns their sum. The division by the sum is
-    /// left to the weighted sums, which scale their n-term result once instead of every weight.</summary>
-    private static float Exponentiate(float* x, int n)
+    /// <summary>x[i] = e^(x[i] − max x) · <paramref name="storeScale"/> for the n scores of one head; returns the
+    /// sum of the unscaled e^(x[i] − max x). The division by the sum is left to the weighted sums, which scale their
+    /// n-term result once instead of every weight. A power-of-two <paramref name="storeScale"/> changes no bit of
+    /// the weights but their exponent (they are normal numbers at most 1).</summary>
+    private static float Exponentiate(float* x, int n, float storeScale)
     {
         var max = float.NegativeInfinity;
         var i = 0;
@@ -145,7 +163,7 @@ internal sealed unsafe partial class AttentionJob : IParallelJob, IDisposable
             for (; i + 16 <= n; i += 16)
             {
                 var e = VectorExp.Exp(Vector512.Load(x + i) - splat);
-                e.Store(x + i);
+                (e * storeScale).Store(x + i);
                 vsum += e;
             }
 
@@ -158,7 +176,7 @@ internal sealed unsafe partial class AttentionJob : IParallelJob, IDisposable
             for (; i + 8 <= n; i += 8)
             {
                 var e = VectorExp.Exp(Vector256.Load(x + i) - splat);
-                e.Store(x + i);
+                (e * storeScale).Store(x + i);
                 vsum += e;
             }
 
@@ -167,8 +185,9 @@ internal sealed unsafe partial class AttentionJob : IParallelJob, IDisposable
 
         for (; i < n; i++)
         {
-            x[i] = VectorExp.Exp(x[i] - max);
-            sum += x[i];
+            var e = VectorExp.Exp(x[i] - max);
+            x[i] = e * storeScale;
+            sum += e;
         }
 
         return sum;
@@ -186,11 +205,10 @@ internal sealed unsafe partial class AttentionJob : IParallelJob, IDisposable
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Attend<TLoad>(int token, int kvHead, int context, ReadOnlySpan<int> blockTable, int blockSize, float* scores)
+    private void Attend<TLoad>(int token, int kvHead, int context, ReadOnlySpan<int> blockTable, int blockSize, float* query, float weightScale, float* scores)
         where TLoad : IFloatRowLoader
     {
         var firstHead = kvHead * _group;
-        var query = _queries + ((long)token * _heads * _headDim) + (firstHead * _headDim);
         var cache = _cache!;
 
         // Scores, block by block, one table lookup per block. Keys are stored transposed within a block (one row of
@@ -251,7 +269,7 @@ internal sealed unsafe partial class AttentionJob : IParallelJob, IDisposable
         var sums = stackalloc float[_group];
         for (var g = 0; g < _group; g++)
         {
-            sums[g] = Exponentiate(scores + (g * _scoreStride), context);
+            sums[g] = Exponentiate(scores + (g * _scoreStride), context, weightScale);
         }
 
         if (_headDim == 64 && Vector512.IsHardwareAccelerated)

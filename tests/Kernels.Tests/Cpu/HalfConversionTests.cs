@@ -49,6 +49,61 @@ public sealed unsafe class HalfConversionTests
     }
 
     [Fact]
+    public void Scaled_down_loader_gives_every_finite_half_times_two_to_the_minus_112()
+    {
+        using var all = AllHalves();
+        for (var i = 0; i < 65536; i += 16)
+        {
+            var wide = F16ScaledDownRowLoader.Load16((byte*)all.Pointer, i);
+            for (var k = 0; k < 16; k++)
+            {
+                var half = BitConverter.UInt16BitsToHalf((ushort)(i + k));
+                if (!Half.IsFinite(half))
+                {
+                    continue;
+                }
+
+                // Multiplying back by 2^112 is exact, so this checks the loaded value bit for bit.
+                var expected = BitConverter.SingleToInt32Bits((float)half);
+                var narrow = F16ScaledDownRowLoader.Load8((byte*)all.Pointer, i + (k & ~7)).GetElement(k & 7);
+                Assert.Equal(expected, BitConverter.SingleToInt32Bits(wide.GetElement(k) * F16ScaledDownRowLoader.Compensation));
+                Assert.Equal(expected, BitConverter.SingleToInt32Bits(narrow * F16ScaledDownRowLoader.Compensation));
+                Assert.Equal(expected, BitConverter.SingleToInt32Bits(F16ScaledDownRowLoader.Load1((byte*)all.Pointer, i + k) * F16ScaledDownRowLoader.Compensation));
+            }
+        }
+    }
+
+    /// <summary>Scaling up is refused for any element whose product could overflow or that is not finite, whether it
+    /// falls in the vector part or the tail.</summary>
+    [Theory]
+    [InlineData(3, 1f, true)]
+    [InlineData(3, -65503.99f, true)]
+    [InlineData(3, 65504f, false)]
+    [InlineData(35, -1e30f, false)]
+    [InlineData(35, float.NaN, false)]
+    [InlineData(12, float.PositiveInfinity, false)]
+    public void Scaling_up_refuses_what_would_overflow(int index, float value, bool accepted)
+    {
+        const int n = 37;
+        using var source = new NativeBuffer<float>(n);
+        using var scaled = new NativeBuffer<float>(n);
+        for (var i = 0; i < n; i++)
+        {
+            source.Pointer[i] = MathF.Sin(i) * 100;
+        }
+
+        source.Pointer[index] = value;
+        Assert.Equal(accepted, F16ScaledDownRowLoader.TryScaleUp(source.Pointer, scaled.Pointer, n));
+        if (accepted)
+        {
+            for (var i = 0; i < n; i++)
+            {
+                Assert.Equal(source.Pointer[i], scaled.Pointer[i] / F16ScaledDownRowLoader.Compensation);
+            }
+        }
+    }
+
+    [Fact]
     public void Tensors_with_infinities_keep_the_exact_kernel()
     {
         using var data = new NativeBuffer<ushort>(64 * 32);

@@ -134,23 +134,69 @@ public sealed unsafe class MatMulKernelTests
 
             using var quantized = new QuantizedActivations(tokens, columns);
             quantized.Quantize(x.Pointer, tokens, columns);
-            var input = new MatMulInput(x.Pointer, quantized, tokens, columns);
-            using var inOrder = new NativeBuffer<float>(tokens * rows);
-            using var sectioned = new NativeBuffer<float>(tokens * rows);
-            kernel.Compute(input, inOrder.Pointer, rows, 0, rows);
-            sectioned.AsSpan(0, tokens * rows).Fill(float.NaN);
-            kernel.ComputeSections(input, sectioned.Pointer, rows, 0, 8, sectionRows);
-            kernel.ComputeSections(input, sectioned.Pointer, rows, 8, sectionRows, sectionRows);
-            kernel.Compute(input, sectioned.Pointer, rows, kernel.Sections * sectionRows, rows);
-            for (var i = 0; i < tokens * rows; i++)
-            {
-                Assert.True(
-                    BitConverter.SingleToInt32Bits(inOrder.Pointer[i]) == BitConverter.SingleToInt32Bits(sectioned.Pointer[i]),
-                    $"token {i / rows} row {i % rows}: {sectioned.Pointer[i]} vs {inOrder.Pointer[i]}");
-            }
+            AssertSectionsEqualRows(kernel, new MatMulInput(x.Pointer, quantized, tokens, columns), rows, sectionRows, firstCall: 8);
         }
 
         kernel.Dispose();
+    }
+
+    /// <summary>fp16 weights over four sections (activations scaled by 2^112, rows widened without the rescaling
+    /// multiply) give every row what the row-by-row kernel gives it, for one to three tokens, with subnormal weights,
+    /// a column tail, and an activation too large to scale (that call falls back to the plain widening).</summary>
+    [Theory]
+    [InlineData(0f)]
+    [InlineData(1e6f)]
+    public void Fp16_sections_equal_rows_in_order_bit_for_bit(float outlier)
+    {
+        const int rows = 40;
+        const int columns = 72;
+        const int sectionRows = 8;
+        using var weights = new NativeBuffer<ushort>(rows * columns);
+        for (var i = 0; i < rows * columns; i++)
+        {
+            var value = MathF.Sin(i * 0.7f) * (i % 5 == 0 ? 3e-6f : 2f);
+            weights.Pointer[i] = BitConverter.HalfToUInt16Bits((Half)value);
+        }
+
+        var weight = new WeightTensor("w", GgmlType.F16, [rows, columns], (nint)weights.Pointer, rows * columns * 2L);
+        var kernel = (ISectionedMatMulKernel)MatMulKernels.For(weight);
+        Assert.Equal(typeof(F16FiniteRowLoader), kernel.GetType().GetGenericArguments()[0]);
+        for (var tokens = 1; tokens <= ISectionedMatMulKernel.MaxTokens; tokens++)
+        {
+            using var x = new NativeBuffer<float>(tokens * columns);
+            for (var i = 0; i < tokens * columns; i++)
+            {
+                x.Pointer[i] = MathF.Cos(i * 1.3f) * 3;
+            }
+
+            x.Pointer[(tokens * columns) - 2] = outlier == 0 ? x.Pointer[(tokens * columns) - 2] : outlier;
+            AssertSectionsEqualRows(kernel, new MatMulInput(x.Pointer, null, tokens, columns), rows, sectionRows, firstCall: sectionRows);
+        }
+    }
+
+    /// <summary>Rows through <see cref="ISectionedMatMulKernel.ComputeSections"/> (in two calls split at
+    /// <paramref name="firstCall"/>) and the rows after the sections through Compute, against Compute over all
+    /// rows, bit for bit.</summary>
+    private static void AssertSectionsEqualRows(ISectionedMatMulKernel kernel, in MatMulInput input, int rows, int sectionRows, int firstCall)
+    {
+        var tokens = input.Tokens;
+        using var inOrder = new NativeBuffer<float>(tokens * rows);
+        using var sectioned = new NativeBuffer<float>(tokens * rows);
+        kernel.Compute(input, inOrder.Pointer, rows, 0, rows);
+        sectioned.AsSpan(0, tokens * rows).Fill(float.NaN);
+        kernel.ComputeSections(input, sectioned.Pointer, rows, 0, firstCall, sectionRows);
+        if (firstCall < sectionRows)
+        {
+            kernel.ComputeSections(input, sectioned.Pointer, rows, firstCall, sectionRows, sectionRows);
+        }
+
+        kernel.Compute(input, sectioned.Pointer, rows, kernel.Sections * sectionRows, rows);
+        for (var i = 0; i < tokens * rows; i++)
+        {
+            Assert.True(
+                BitConverter.SingleToInt32Bits(inOrder.Pointer[i]) == BitConverter.SingleToInt32Bits(sectioned.Pointer[i]),
+                $"token {i / rows} row {i % rows}: {sectioned.Pointer[i]} vs {inOrder.Pointer[i]}");
+        }
     }
 
     private static void AssertMatchesFloat64(WeightTensor weight, IMatMulKernel kernel, int tokens)

@@ -25,6 +25,10 @@ internal sealed unsafe class FloatMatMul<TLoader, TTiles> : ISectionedMatMulKern
     [ThreadStatic]
     private static float[]? _panel;
 
+    /// <summary>A thread's activations scaled by 2^112 for the fp16 sections (see <see cref="ComputeSections"/>).</summary>
+    [ThreadStatic]
+    private static float[]? _scaled;
+
     private readonly byte* _weights;
     private readonly int _columns;
     private readonly int _vectorEnd;
@@ -50,20 +54,49 @@ internal sealed unsafe class FloatMatMul<TLoader, TTiles> : ISectionedMatMulKern
     /// adjacent ones (whose streams are only a row apart) keep more weight bytes in flight per core.</summary>
     public int Sections => RowTile;
 
+    /// <summary>
+    /// For fp16 weights the activations are first scaled by 2^112 (a thread's own copy) so the rows widen without the
+    /// rescaling multiply (<see cref="F16ScaledDownRowLoader"/>): the products, and so the sums, are the same bits,
+    /// and the multiply shared the two pipes that run the multiply-adds.
+    /// </summary>
     public void ComputeSections(in MatMulInput input, float* y, int ldy, int rowStart, int rowEnd, int sectionRows)
+    {
+        if (typeof(TLoader) == typeof(F16FiniteRowLoader))
+        {
+            var n = input.Tokens * _columns;
+            if (_scaled is null || _scaled.Length < n)
+            {
+                _scaled = GC.AllocateUninitializedArray<float>(n, pinned: true);
+            }
+
+            fixed (float* scaled = _scaled)
+            {
+                if (F16ScaledDownRowLoader.TryScaleUp(input.Values, scaled, n))
+                {
+                    StoredSections<F16ScaledDownRowLoader>(scaled, input.Tokens, y, ldy, rowStart, rowEnd, sectionRows);
+                    return;
+                }
+            }
+        }
+
+        StoredSections<TLoader>(input.Values, input.Tokens, y, ldy, rowStart, rowEnd, sectionRows);
+    }
+
+    private void StoredSections<TRowLoader>(float* values, int tokens, float* y, int ldy, int rowStart, int rowEnd, int sectionRows)
+        where TRowLoader : struct, IFloatRowLoader
     {
         var sums = stackalloc float[RowTile];
         for (var r = rowStart; r < rowEnd; r++)
         {
-            for (var t = 0; t < input.Tokens; t++)
+            for (var t = 0; t < tokens; t++)
             {
-                var x = input.Values + ((long)t * _columns);
+                var x = values + ((long)t * _columns);
                 var output = y + ((long)t * ldy);
-                TTiles.Stored4x1<TLoader>(Row(r), Row(r + sectionRows), Row(r + (2 * sectionRows)), Row(r + (3 * sectionRows)), x, _vectorEnd, sums);
+                TTiles.Stored4x1<TRowLoader>(Row(r), Row(r + sectionRows), Row(r + (2 * sectionRows)), Row(r + (3 * sectionRows)), x, _vectorEnd, sums);
                 for (var k = 0; k < RowTile; k++)
                 {
                     var row = r + (k * sectionRows);
-                    output[row] = sums[k] + Tail(Row(row), x);
+                    output[row] = sums[k] + Tail<TRowLoader>(Row(row), x);
                 }
             }
         }
@@ -125,12 +158,15 @@ internal sealed unsafe class FloatMatMul<TLoader, TTiles> : ISectionedMatMulKern
 
     /// <summary>The columns past the last full vector, in order, added after the vector sum. Kept out of line: a
     /// call inside the multiply-add loops' live range makes the JIT spill every accumulator on every iteration.</summary>
-    private float Tail(byte* row, float* x)
+    private float Tail(byte* row, float* x) => Tail<TLoader>(row, x);
+
+    private float Tail<TRowLoader>(byte* row, float* x)
+        where TRowLoader : struct, IFloatRowLoader
     {
         var sum = 0f;
         for (var i = _vectorEnd; i < _columns; i++)
         {
-            sum += TLoader.Load1(row, i) * x[i];
+            sum += TRowLoader.Load1(row, i) * x[i];
         }
 
         return sum;

@@ -6,6 +6,9 @@ namespace Serving.Kernels.Cpu.MatMul;
 /// kernels take the loader as a struct type argument so the JIT specialises each one without virtual calls.</summary>
 internal unsafe interface IFloatRowLoader
 {
+    /// <summary>Bytes per stored element.</summary>
+    static abstract int ElementBytes { get; }
+
     static abstract Vector256<float> Load8(byte* row, int index);
 
     /// <summary>Sixteen at a time, for CPUs with 512-bit vectors: half the instructions per weight, which is what

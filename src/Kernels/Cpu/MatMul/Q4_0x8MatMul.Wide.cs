@@ -50,6 +50,7 @@ internal sealed unsafe partial class Q4_0x8MatMul
         for (var b = 0; b < blocks; b++)
         {
             var o = b * stride;
+            PrefetchStreams(g0, g1, g2, g3, o + StreamPrefetchBytes, stride);
             Vector512<short> d01 = default, d23 = default, e01 = default, e23 = default;
             for (var k = 0; k < 4; k++)
             {

@@ -136,6 +136,7 @@ internal sealed unsafe partial class Q4_0x8MatMul : InterleavedMatMul
         for (var b = 0; b < blocks; b++)
         {
             var o = b * stride;
+            PrefetchStreams(g0, g1, g2, g3, o + StreamPrefetchBytes, stride);
             var x = xq + (b * 32);
             var offset = Vector256.Create(offsets[b]);
             Vector256<int> low0 = offset, low1 = offset, low2 = offset, low3 = offset;

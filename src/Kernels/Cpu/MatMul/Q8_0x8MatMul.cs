@@ -105,6 +105,7 @@ internal sealed unsafe class Q8_0x8MatMul : InterleavedMatMul
         for (var b = 0; b < blocks; b++)
         {
             var o = b * stride;
+            PrefetchStreams(g0, g1, g2, g3, o + StreamPrefetchBytes, stride);
             var x = xq + (b * 32);
             var offset = Vector256.Create(-128 * xsum[b]);
             Vector256<int> even0 = offset, even1 = offset, even2 = offset, even3 = offset;
