@@ -1,4 +1,5 @@
 using System.Runtime.Intrinsics;
+using Serving.Kernels.Numerics;
 
 namespace Serving.Kernels.Cpu;
 
@@ -51,21 +52,34 @@ internal static unsafe class VectorOps
         }
     }
 
-    /// <summary>gate = silu(gate) · up, the SwiGLU activation.</summary>
+    /// <summary>gate = silu(gate) · up, the SwiGLU activation, with the single-precision <see cref="VectorExp"/>
+    /// (element by element the same operations at every vector width and in the scalar tail). .NET's
+    /// <c>Vector256.Exp</c> computes in double precision: with it this took 5.1–5.3 µs of a decode step's layer
+    /// (5,632 values and their quantization).</summary>
     public static void SiluMultiply(float* gate, float* up, int n)
     {
         var i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; i + 16 <= n; i += 16)
+            {
+                var g = Vector512.Load(gate + i);
+                var silu = g / (Vector512<float>.One + VectorExp.Exp(-g));
+                (silu * Vector512.Load(up + i)).Store(gate + i);
+            }
+        }
+
         for (; i + 8 <= n; i += 8)
         {
             var g = Vector256.Load(gate + i);
-            var silu = g / (Vector256<float>.One + Vector256.Exp(-g));
+            var silu = g / (Vector256<float>.One + VectorExp.Exp(-g));
             (silu * Vector256.Load(up + i)).Store(gate + i);
         }
 
         for (; i < n; i++)
         {
             var g = gate[i];
-            gate[i] = g / (1f + MathF.Exp(-g)) * up[i];
+            gate[i] = g / (1f + VectorExp.Exp(-g)) * up[i];
         }
     }
 }
