@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Serving.Kernels.Numerics;
 using Serving.Kernels.Runner;
 
 namespace Serving.Kernels.Cpu;
@@ -15,8 +16,6 @@ namespace Serving.Kernels.Cpu;
 /// </summary>
 internal sealed unsafe class KvCacheStorage : IDisposable
 {
-    private const float MaxHalf = 65504f;
-
     private readonly NativeBuffer<byte> _keys;
     private readonly NativeBuffer<byte> _values;
     private readonly long _layerBytes;
@@ -64,6 +63,9 @@ internal sealed unsafe class KvCacheStorage : IDisposable
     {
         var block = slot / BlockSize;
         var inBlock = slot % BlockSize;
+
+        // Keys are rounded into a row first, then spread over the block's transposed layout.
+        var rounded = stackalloc ushort[DataType == KvCacheDataType.F16 ? HeadDim : 0];
         for (var h = 0; h < KvHeads; h++)
         {
             var source = h * HeadDim;
@@ -71,12 +73,12 @@ internal sealed unsafe class KvCacheStorage : IDisposable
             var values = HeadBlock(Values(layer), block, h);
             if (DataType == KvCacheDataType.F16)
             {
+                SaturatingHalf.Round(v + source, (ushort*)values + ((long)inBlock * HeadDim), HeadDim);
+                SaturatingHalf.Round(k + source, rounded, HeadDim);
                 var keyHalves = (ushort*)keys + inBlock;
-                var valueHalves = (ushort*)values + ((long)inBlock * HeadDim);
                 for (var d = 0; d < HeadDim; d++)
                 {
-                    keyHalves[(long)d * BlockSize] = ToHalf(k[source + d]);
-                    valueHalves[d] = ToHalf(v[source + d]);
+                    keyHalves[(long)d * BlockSize] = rounded[d];
                 }
             }
             else
@@ -91,11 +93,6 @@ internal sealed unsafe class KvCacheStorage : IDisposable
             }
         }
     }
-
-    /// <summary>The nearest fp16 value, saturating at ±65504 so that the cache holds no infinity and attention may
-    /// widen with <see cref="MatMul.F16FiniteRowLoader"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ushort ToHalf(float value) => BitConverter.HalfToUInt16Bits((Half)Math.Clamp(value, -MaxHalf, MaxHalf));
 
     public void Dispose()
     {
