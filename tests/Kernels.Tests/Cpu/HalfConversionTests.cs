@@ -27,51 +27,12 @@ public sealed unsafe class HalfConversionTests
     }
 
     [Fact]
-    public void Finite_loader_converts_every_finite_half()
-    {
-        using var all = AllHalves();
-        for (var i = 0; i < 65536; i += 16)
-        {
-            var wide = F16FiniteRowLoader.Load16((byte*)all.Pointer, i);
-            for (var k = 0; k < 16; k++)
-            {
-                var half = BitConverter.UInt16BitsToHalf((ushort)(i + k));
-                if (!Half.IsFinite(half))
-                {
-                    continue;
-                }
+    public void Finite_loader_converts_every_finite_half() => AssertEveryFiniteHalf<F16FiniteRowLoader>(1f);
 
-                var narrow = F16FiniteRowLoader.Load8((byte*)all.Pointer, i + (k & ~7)).GetElement(k & 7);
-                Assert.Equal(BitConverter.SingleToInt32Bits((float)half), BitConverter.SingleToInt32Bits(wide.GetElement(k)));
-                Assert.Equal(BitConverter.SingleToInt32Bits((float)half), BitConverter.SingleToInt32Bits(narrow));
-            }
-        }
-    }
-
+    /// <summary>Multiplying back by 2^112 is exact, so this checks the loaded values bit for bit.</summary>
     [Fact]
-    public void Scaled_down_loader_gives_every_finite_half_times_two_to_the_minus_112()
-    {
-        using var all = AllHalves();
-        for (var i = 0; i < 65536; i += 16)
-        {
-            var wide = F16ScaledDownRowLoader.Load16((byte*)all.Pointer, i);
-            for (var k = 0; k < 16; k++)
-            {
-                var half = BitConverter.UInt16BitsToHalf((ushort)(i + k));
-                if (!Half.IsFinite(half))
-                {
-                    continue;
-                }
-
-                // Multiplying back by 2^112 is exact, so this checks the loaded value bit for bit.
-                var expected = BitConverter.SingleToInt32Bits((float)half);
-                var narrow = F16ScaledDownRowLoader.Load8((byte*)all.Pointer, i + (k & ~7)).GetElement(k & 7);
-                Assert.Equal(expected, BitConverter.SingleToInt32Bits(wide.GetElement(k) * F16ScaledDownRowLoader.Compensation));
-                Assert.Equal(expected, BitConverter.SingleToInt32Bits(narrow * F16ScaledDownRowLoader.Compensation));
-                Assert.Equal(expected, BitConverter.SingleToInt32Bits(F16ScaledDownRowLoader.Load1((byte*)all.Pointer, i + k) * F16ScaledDownRowLoader.Compensation));
-            }
-        }
-    }
+    public void Scaled_down_loader_gives_every_finite_half_times_two_to_the_minus_112() =>
+        AssertEveryFiniteHalf<F16ScaledDownRowLoader>(F16ScaledDownRowLoader.Compensation);
 
     /// <summary>Scaling up is refused for any element whose product could overflow or that is not finite, whether it
     /// falls in the vector part or the tail.</summary>
@@ -131,6 +92,32 @@ public sealed unsafe class HalfConversionTests
         kernel.Compute(new MatMulInput(x.Pointer, null, 1, 32), y.Pointer, 64, 0, 64);
         Assert.Equal(float.PositiveInfinity, y.Pointer[63]);
         Assert.True(float.IsFinite(y.Pointer[62]));
+    }
+
+    /// <summary>Every finite half through the 16-wide, 8-wide and single-value paths of a loader, times
+    /// <paramref name="scaleBack"/>, against .NET's conversion bit for bit.</summary>
+    private static void AssertEveryFiniteHalf<TLoader>(float scaleBack)
+        where TLoader : struct, IFloatRowLoader
+    {
+        using var all = AllHalves();
+        for (var i = 0; i < 65536; i += 16)
+        {
+            var wide = TLoader.Load16((byte*)all.Pointer, i);
+            for (var k = 0; k < 16; k++)
+            {
+                var half = BitConverter.UInt16BitsToHalf((ushort)(i + k));
+                if (!Half.IsFinite(half))
+                {
+                    continue;
+                }
+
+                var expected = BitConverter.SingleToInt32Bits((float)half);
+                var narrow = TLoader.Load8((byte*)all.Pointer, i + (k & ~7)).GetElement(k & 7);
+                Assert.Equal(expected, BitConverter.SingleToInt32Bits(wide.GetElement(k) * scaleBack));
+                Assert.Equal(expected, BitConverter.SingleToInt32Bits(narrow * scaleBack));
+                Assert.Equal(expected, BitConverter.SingleToInt32Bits(TLoader.Load1((byte*)all.Pointer, i + k) * scaleBack));
+            }
+        }
     }
 
     private static NativeBuffer<ushort> AllHalves()

@@ -91,23 +91,14 @@ internal readonly unsafe struct F16FiniteRowLoader : IFloatRowLoader
 {
     public static int ElementBytes => 2;
 
-    private const float TwoPow112 = 5.192296858534828e33f;
+    /// <summary>The bits in place (<see cref="F16ScaledDownRowLoader"/>), then the rescaling multiply.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Load8(byte* row, int index) =>
+        F16ScaledDownRowLoader.Load8(row, index) * Vector256.Create(F16ScaledDownRowLoader.Compensation);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Load8(byte* row, int index)
-    {
-        // Sign-extended, h << 13 holds the sign in bit 31 above exponent and mantissa (copies of it in bits 28–30 are
-        // masked off), so the rescaling multiply yields the signed value with no separate sign step.
-        var h = Avx2.ConvertToVector256Int32(Vector128.Load((short*)row + index));
-        return ((h << 13) & Vector256.Create(unchecked((int)0x8FFFE000))).AsSingle() * Vector256.Create(TwoPow112);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Load16(byte* row, int index)
-    {
-        var h = Avx512F.ConvertToVector512Int32(Vector256.Load((short*)row + index));
-        return ((h << 13) & Vector512.Create(unchecked((int)0x8FFFE000))).AsSingle() * Vector512.Create(TwoPow112);
-    }
+    public static Vector512<float> Load16(byte* row, int index) =>
+        F16ScaledDownRowLoader.Load16(row, index) * Vector512.Create(F16ScaledDownRowLoader.Compensation);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Load1(byte* row, int index) => HalfTable.ToSingle(((ushort*)row)[index]);
@@ -169,6 +160,8 @@ internal readonly unsafe struct F16ScaledDownRowLoader : IFloatRowLoader
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Load8(byte* row, int index)
     {
+        // Sign-extended, h << 13 holds the sign in bit 31 above exponent and mantissa (copies of it in bits 28–30 are
+        // masked off), so the value comes out signed with no separate sign step.
         var h = Avx2.ConvertToVector256Int32(Vector128.Load((short*)row + index));
         return ((h << 13) & Vector256.Create(unchecked((int)0x8FFFE000))).AsSingle();
     }
@@ -181,7 +174,7 @@ internal readonly unsafe struct F16ScaledDownRowLoader : IFloatRowLoader
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Load1(byte* row, int index) => HalfTable.ToSingle(((ushort*)row)[index]) / Compensation;
+    public static float Load1(byte* row, int index) => HalfTable.ToSingle(((ushort*)row)[index]) * (1f / Compensation);
 }
 
 /// <summary>
