@@ -123,7 +123,9 @@ internal sealed unsafe partial class AttentionJob : IParallelJob, IDisposable
     /// <summary>x[i] = e^(x[i] − max x) · <paramref name="storeScale"/> for the n scores of one head; returns the
     /// sum of the unscaled e^(x[i] − max x). The division by the sum is left to the weighted sums, which scale their
     /// n-term result once instead of every weight. A power-of-two <paramref name="storeScale"/> changes no bit of
-    /// the weights but their exponent (they are normal numbers at most 1).</summary>
+    /// the weights but their exponent (they are normal numbers at most 1). Compiled optimised at its first call, as
+    /// <see cref="VectorOps"/> explains.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Exponentiate(float* x, int n, float storeScale)
     {
         var max = float.NegativeInfinity;

@@ -59,6 +59,7 @@ internal sealed unsafe class KvCacheStorage : IDisposable
 
     /// <summary>Writes one token's K and V (all KV heads, head-major as the projections produce them) to
     /// <paramref name="slot"/> of a layer, converted to the cache's element type.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Write(int layer, int slot, float* k, float* v)
     {
         var block = slot / BlockSize;

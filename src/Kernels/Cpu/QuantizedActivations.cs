@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -46,6 +47,7 @@ internal sealed unsafe class QuantizedActivations : IDisposable
     /// <summary>Quantizes rows <paramref name="firstToken"/> to <paramref name="endToken"/> (exclusive) of
     /// <paramref name="x"/>, whose row 0 is at <paramref name="x"/>, into the same rows here; threads may quantize
     /// disjoint row ranges at once.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Quantize(float* x, int firstToken, int endToken, int columns)
     {
         var blocks = (long)endToken * columns / 32;

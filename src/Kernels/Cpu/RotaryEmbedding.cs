@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using Serving.Kernels.Models;
@@ -49,6 +50,7 @@ internal sealed unsafe class RotaryEmbedding
     /// <summary>Rotates <paramref name="heads"/> heads stored contiguously at <paramref name="x"/>. Vectorized
     /// with the scalar formula's operations (two products, then one subtraction or addition; no fused multiply-add),
     /// so results are the same bits either way.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Apply(float* x, int heads, float* cos, float* sin)
     {
         var vectorized = Avx.IsSupported ? _half & ~7 : 0;

@@ -28,6 +28,7 @@ internal static unsafe class SaturatingHalf
     public static ushort Round(float value) => BitConverter.HalfToUInt16Bits((Half)Math.Clamp(value, -Max, Max));
 
     /// <summary><see cref="Round(float)"/> of <paramref name="n"/> values, the same bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Round(float* source, ushort* destination, int n)
     {
         var i = 0;
