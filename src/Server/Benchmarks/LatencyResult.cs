@@ -1,3 +1,5 @@
+using Serving.Server.Benchmarks.Serve;
+
 namespace Serving.Server.Benchmarks;
 
 /// <summary>Single-stream speed of one model with the machine's ceilings measured in the same run, interleaved with
@@ -32,16 +34,10 @@ internal sealed record LatencyResult
     public required double Int8OpsPerSecond { get; init; }
 
     /// <summary>Median over rounds of decode speed ÷ (bandwidth around that round ÷ weight bytes per token).</summary>
-    public double DecodeRooflineFraction
-    {
-        get
-        {
-            var fractions = RoundTokensPerSecond.Select((t, i) => t / (Bandwidths[i] / WeightBytesPerToken)).Order().ToArray();
-            return fractions[fractions.Length / 2];
-        }
-    }
+    public double DecodeRooflineFraction =>
+        SampleStatistics.Median(RoundTokensPerSecond.Select((t, i) => t / (Bandwidths[i] / WeightBytesPerToken)));
 
-    public double MedianBandwidth => Bandwidths.Order().ElementAt(Bandwidths.Count / 2);
+    public double MedianBandwidth => SampleStatistics.Median(Bandwidths);
 
     public double PromptComputeCeilingTokensPerSecond => Int8OpsPerSecond / (2.0 * MatrixParameters);
 

@@ -4,6 +4,7 @@ using Serving.Kernels.Models;
 using Serving.Kernels.Runner;
 using Serving.Scheduler.Engine;
 using Serving.Scheduler.Generation;
+using Serving.Server.Benchmarks.Serve;
 
 namespace Serving.Server.Benchmarks;
 
@@ -37,7 +38,7 @@ internal static class ThroughputBenchmark
         var parameters = model.Weights.Layers.Sum(l => l.Query.ElementCount + l.Key.ElementCount + l.Value.ElementCount + l.Output.ElementCount + l.Gate.ElementCount + l.Up.ElementCount + l.Down.ElementCount)
             + model.Weights.Output.ElementCount;
         probes.Sort();
-        return new ThroughputResult(prompts, inputLength, outputLength, concurrency, seconds, steps, parameters, probes[probes.Count / 2], probes[0], probes[^1], bursts.Max());
+        return new ThroughputResult(prompts, inputLength, outputLength, concurrency, seconds, steps, parameters, SampleStatistics.Median(probes), probes[0], probes[^1], bursts.Max());
     }
 
     /// <summary>Steps the engine until every request is done; returns the steps and the seconds they took. Every

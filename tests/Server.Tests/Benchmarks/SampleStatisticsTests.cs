@@ -54,12 +54,24 @@ public sealed class SampleStatisticsTests
     public void Summarize_Property_MedianIsTheMiddleAndStdMatchesTheDefinition() =>
         Gen.Double[-1e3, 1e3].Array[1, 40].Sample(values =>
         {
-            var sorted = values.Order().ToArray();
-            var n = sorted.Length;
-            var middle = n % 2 == 1 ? sorted[n / 2] : (sorted[(n / 2) - 1] + sorted[n / 2]) / 2;
+            var n = values.Length;
+            var middle = Middle(values);
             var mean = values.Average();
             var std = Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / n);
             var summary = SampleStatistics.Summarize(values, 1);
             return Math.Abs(summary.Median - middle) <= 1e-9 && Math.Abs(summary.Std - std) <= 1e-9 && Math.Abs(summary.Mean - mean) <= 1e-9;
         });
+
+    [Fact]
+    public void Median_Property_IsTheMiddleOrTheMeanOfTheTwoMiddlesInAnyOrder() =>
+        Gen.Double[-1e3, 1e3].Array[1, 40].Sample(values =>
+            Math.Abs(SampleStatistics.Median(values) - Middle(values)) <= 1e-9 && SampleStatistics.Median(values.Reverse()) == SampleStatistics.Median(values));
+
+    /// <summary>The median by its definition: the middle order statistic, or the mean of the two middle ones.</summary>
+    private static double Middle(double[] values)
+    {
+        var sorted = values.Order().ToArray();
+        var n = sorted.Length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[(n / 2) - 1] + sorted[n / 2]) / 2;
+    }
 }
