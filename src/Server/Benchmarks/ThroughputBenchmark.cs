@@ -38,7 +38,7 @@ internal static class ThroughputBenchmark
         var parameters = model.Weights.Layers.Sum(l => l.Query.ElementCount + l.Key.ElementCount + l.Value.ElementCount + l.Output.ElementCount + l.Gate.ElementCount + l.Up.ElementCount + l.Down.ElementCount)
             + model.Weights.Output.ElementCount;
         probes.Sort();
-        return new ThroughputResult(prompts, inputLength, outputLength, concurrency, seconds, steps, parameters, SampleStatistics.Median(probes), probes[0], probes[^1], bursts.Max());
+        return new ThroughputResult(prompts, inputLength, outputLength, concurrency, seconds, steps, parameters, SampleStatistics.Percentile(probes, 50), probes[0], probes[^1], bursts.Max());
     }
 
     /// <summary>Steps the engine until every request is done; returns the steps and the seconds they took. Every
