@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime;
 using Serving.Kernels.Diagnostics;
 using Serving.Kernels.Models;
 using Serving.Kernels.Runner;
@@ -16,6 +17,12 @@ internal static class LatencyBenchmark
     private const long ProbeBytes = 512L << 20;
     private const int ProbeRepeats = 3;
     private const int WarmUpDecodeSteps = 64;
+
+    /// <summary>How long the JIT must have compiled nothing new before the measurement starts: longer than tiered
+    /// compilation's call-counting delay (100 ms), which restarts whenever new code is compiled.</summary>
+    private static readonly TimeSpan JitQuietPeriod = TimeSpan.FromMilliseconds(500);
+
+    private static readonly TimeSpan MaxWarmUp = TimeSpan.FromSeconds(20);
 
     public static LatencyResult Run(LoadedModel model, double loadSeconds, int promptTokens, int genTokens, int threads, DenseBackend backend, KvCacheDataType kvDataType)
     {
@@ -36,16 +43,32 @@ internal static class LatencyBenchmark
         var random = new Random(1);
         var prompt = Enumerable.Range(0, promptTokens).Select(_ => random.Next(config.VocabSize)).ToArray();
 
-        // Warm-up: the first calls of each method run before the JIT has optimised it, and tiered compilation only
-        // replaces the helpers around the kernels after dozens of calls and a short delay, so a few warm-up steps
-        // left the first decode round a third slower than the rest. The warm-up decodes re-use one position.
-        Prefill(runner, step, prompt.AsSpan(0, Math.Min(32, promptTokens)), blockTable, logits);
-        for (var i = 0; i < WarmUpDecodeSteps; i++)
+        // Warm-up until the code is in its steady state. Tiered compilation runs each method unoptimised (and, with
+        // dynamic PGO, instrumented) first and recompiles the hot ones on a background thread after a delay that
+        // restarts whenever new code is compiled, and the prompt, the probes and decode each bring new code. After a
+        // warm-up of 64 decode steps alone, 22–24 methods were still recompiled during the first decode round
+        // (it ran partly on unoptimised code); turning tiering off is no way out, since the code it ends with is
+        // faster than code compiled optimised from the start (DOTNET_TieredCompilation=0: rounds of 89–95 tok/s
+        // against 93–103). So everything measured runs once, then decode steps continue (at one position) until the
+        // JIT has compiled nothing for a while (≈ 2 s here; ≈ 10 methods are compiled in the first round after it).
+        using var bandwidth = new MemoryBandwidthProbe(ProbeBytes, threads);
+        bandwidth.Measure(1);
+        Int8ComputeProbe.Measure(threads: threads);
+        Prefill(runner, step, prompt, blockTable, logits);
+        var warmUp = Stopwatch.StartNew();
+        var compiled = JitInfo.GetCompiledMethodCount();
+        var quietSince = warmUp.Elapsed;
+        for (var i = 0; i < WarmUpDecodeSteps || (warmUp.Elapsed - quietSince < JitQuietPeriod && warmUp.Elapsed < MaxWarmUp); i++)
         {
-            Decode(runner, step, Math.Min(32, promptTokens), 1, blockTable, logits);
+            Decode(runner, step, promptTokens, 1, blockTable, logits);
+            var now = JitInfo.GetCompiledMethodCount();
+            if (now != compiled)
+            {
+                compiled = now;
+                quietSince = warmUp.Elapsed;
+            }
         }
 
-        using var bandwidth = new MemoryBandwidthProbe(ProbeBytes, threads);
         var int8Before = Int8ComputeProbe.Measure(threads: threads);
         var watch = Stopwatch.StartNew();
         Prefill(runner, step, prompt, blockTable, logits);
