@@ -10,7 +10,7 @@ namespace Serving.Kernels.Tests.Cpu;
 public sealed unsafe class QuantizedActivationsTests
 {
     [Fact]
-    public void Blocks_match_the_definition_whichever_path_quantizes_them()
+    public void Blocks_match_the_definition()
     {
         var gen =
             from blocks in Gen.Int[1, 70]
