@@ -18,12 +18,16 @@ internal sealed unsafe class NativeBuffer<T> : IDisposable
         Length = length;
         var bytes = (nuint)Math.Max(1, length * sizeof(T));
         var large = bytes >= HugePage;
-        _pointer = NativeMemory.AlignedAlloc(bytes, large ? HugePage : 64);
+
+        // A large buffer takes whole 2 MiB pages: the advice below covers only the range it is given, so the last
+        // partial 2 MiB of a buffer stayed on 4 KiB pages (up to 2 MiB of each weight matrix or KV cache).
+        var reserved = large ? (bytes + HugePage - 1) & ~(HugePage - 1) : bytes;
+        _pointer = NativeMemory.AlignedAlloc(reserved, large ? HugePage : 64);
         if (large && OperatingSystem.IsLinux())
         {
             // Weights and KV blocks are streamed end to end: 2 MiB pages cut TLB misses and first-touch faults
             // 512-fold. Transparent huge pages are often in "madvise" mode, so ask for them; failure is harmless.
-            _ = LinuxMemory.Madvise(_pointer, bytes, MadviseHugePage);
+            _ = LinuxMemory.Madvise(_pointer, reserved, MadviseHugePage);
         }
 
         if (clear)

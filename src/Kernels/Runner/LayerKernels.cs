@@ -12,15 +12,17 @@ internal sealed unsafe class LayerKernels : IDisposable
     private readonly float[]? _keyBias;
     private readonly float[]? _valueBias;
 
-    public LayerKernels(LayerWeights weights)
+    /// <param name="weights">The layer's stored weights.</param>
+    /// <param name="arena">Where repacked matrices go; they are created in the order a step runs them.</param>
+    public LayerKernels(LayerWeights weights, WeightArena? arena)
     {
-        Query = MatMulKernels.For(weights.Query);
-        Key = MatMulKernels.For(weights.Key);
-        Value = MatMulKernels.For(weights.Value);
-        Output = MatMulKernels.For(weights.Output);
-        Gate = MatMulKernels.For(weights.Gate);
-        Up = MatMulKernels.For(weights.Up);
-        Down = MatMulKernels.For(weights.Down);
+        Query = MatMulKernels.For(weights.Query, arena);
+        Key = MatMulKernels.For(weights.Key, arena);
+        Value = MatMulKernels.For(weights.Value, arena);
+        Output = MatMulKernels.For(weights.Output, arena);
+        Gate = MatMulKernels.For(weights.Gate, arena);
+        Up = MatMulKernels.For(weights.Up, arena);
+        Down = MatMulKernels.For(weights.Down, arena);
         AttentionNorm = TensorReader.ReadAll(weights.AttentionNorm);
         FeedForwardNorm = TensorReader.ReadAll(weights.FeedForwardNorm);
         _queryBias = weights.QueryBias is null ? null : TensorReader.ReadAll(weights.QueryBias);

@@ -11,6 +11,7 @@ internal sealed unsafe class NativeDenseSegments : IDenseSegments
 {
     private readonly ModelConfig _config;
     private readonly WorkerPool _pool;
+    private readonly WeightArena? _arena;
     private readonly LayerKernels[] _layers;
     private readonly IMatMulKernel _output;
     private readonly float[] _outputNorm;
@@ -28,13 +29,14 @@ internal sealed unsafe class NativeDenseSegments : IDenseSegments
         _pool = pool;
         _matMul = new MatMulJob(pool.ThreadCount);
         _rows = new TokenRowsJob(pool.ThreadCount);
+        _arena = CreateArena(weights);
         _layers = new LayerKernels[config.LayerCount];
         for (var i = 0; i < config.LayerCount; i++)
         {
-            _layers[i] = new LayerKernels(weights.Layers[i]);
+            _layers[i] = new LayerKernels(weights.Layers[i], _arena);
         }
 
-        _output = MatMulKernels.For(weights.Output);
+        _output = MatMulKernels.For(weights.Output, _arena);
         _outputNorm = TensorReader.ReadAll(weights.OutputNorm);
         long t = maxTokens;
         var widest = Math.Max(Math.Max(config.HiddenSize, config.QDim), config.IntermediateSize);
@@ -121,11 +123,29 @@ internal sealed unsafe class NativeDenseSegments : IDenseSegments
         }
 
         (_output as IDisposable)?.Dispose();
+        _arena?.Dispose();
         _quantized.Dispose();
         foreach (var buffer in new[] { _normed, _projected, _gate, _up })
         {
             buffer.Dispose();
         }
+    }
+
+    /// <summary>One arena for every matrix that is repacked (none for float models, whose kernels read the weights
+    /// where they are stored).</summary>
+    private static WeightArena? CreateArena(ModelWeights weights)
+    {
+        long capacity = 0;
+        foreach (var layer in weights.Layers)
+        {
+            foreach (var matrix in new[] { layer.Query, layer.Key, layer.Value, layer.Output, layer.Gate, layer.Up, layer.Down })
+            {
+                capacity += WeightArena.SpaceFor(MatMulKernels.RepackedBytes(matrix));
+            }
+        }
+
+        capacity += WeightArena.SpaceFor(MatMulKernels.RepackedBytes(weights.Output));
+        return capacity == 0 ? null : new WeightArena(capacity);
     }
 
     private MatMulInput Prepare(float* x, int tokens, int columns, bool quantize)

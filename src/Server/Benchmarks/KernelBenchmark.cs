@@ -29,23 +29,33 @@ internal static unsafe class KernelBenchmark
     public static IReadOnlyList<MatMulRound> MatMul(GgmlType type, int layers, int tokens, int rounds, int repeats, int threads, bool narrowKernels)
     {
         var buffers = new List<NativeBuffer<byte>>();
+        var weights = new List<WeightTensor>();
         var kernels = new List<IMatMulKernel>();
+        WeightArena? arena = null;
         try
         {
-            long bytes = 0, products = 0;
+            long bytes = 0, products = 0, repacked = 0;
             for (var l = 0; l < layers; l++)
             {
                 foreach (var (rows, columns) in LayerShapes)
                 {
-                    var tensor = new SyntheticTensor("w", type, [rows, columns], SyntheticTensorKind.Matrix, (ulong)(100 + kernels.Count));
+                    var tensor = new SyntheticTensor("w", type, [rows, columns], SyntheticTensorKind.Matrix, (ulong)(100 + weights.Count));
                     var buffer = new NativeBuffer<byte>(tensor.ByteLength, clear: false);
                     buffers.Add(buffer);
                     SyntheticModel.Fill(tensor, buffer.AsSpan(0, (int)tensor.ByteLength));
                     var weight = new WeightTensor("w", type, [rows, columns], (nint)buffer.Pointer, tensor.ByteLength);
-                    kernels.Add(narrowKernels && type == GgmlType.Q4_0 ? new Q4_0x8MatMul(weight, wide: false) : MatMulKernels.For(weight));
+                    weights.Add(weight);
+                    repacked += WeightArena.SpaceFor(MatMulKernels.RepackedBytes(weight));
                     bytes += tensor.ByteLength;
                     products += (long)rows * columns * tokens;
                 }
+            }
+
+            // The repacked matrices share one arena in the order they run, as the model runner lays them out.
+            arena = repacked > 0 ? new WeightArena(repacked) : null;
+            foreach (var weight in weights)
+            {
+                kernels.Add(narrowKernels && type == GgmlType.Q4_0 ? new Q4_0x8MatMul(weight, wide: false, arena) : MatMulKernels.For(weight, arena));
             }
 
             return RunMatMul(kernels, tokens, rounds, repeats, threads, bytes, products);
@@ -57,6 +67,7 @@ internal static unsafe class KernelBenchmark
                 (kernel as IDisposable)?.Dispose();
             }
 
+            arena?.Dispose();
             foreach (var buffer in buffers)
             {
                 buffer.Dispose();

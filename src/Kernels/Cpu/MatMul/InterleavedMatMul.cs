@@ -29,16 +29,32 @@ internal abstract unsafe class InterleavedMatMul : ISectionedMatMulKernel, IDisp
     /// in-process alternation; 1,024 and 2,560 bytes gained less, see docs/benchmarks.md).</summary>
     protected const int StreamPrefetchBytes = 1536;
 
-    private readonly NativeBuffer<byte> _packed;
+    /// <summary>The repacked matrix's own allocation, when it has no arena.</summary>
+    private readonly NativeBuffer<byte>? _owned;
 
-    protected InterleavedMatMul(WeightTensor weight, int valueBytesPerBlock)
+    private readonly byte* _packed;
+
+    /// <param name="weight">The stored matrix.</param>
+    /// <param name="valueBytesPerBlock">Bytes of one row group's values per 32-column block.</param>
+    /// <param name="arena">Where to put the repacked matrix (a model's matrices share one); null: an allocation of
+    /// its own.</param>
+    protected InterleavedMatMul(WeightTensor weight, int valueBytesPerBlock, WeightArena? arena)
     {
         Weight = weight;
         Rows = (int)weight.Rows;
         Columns = (int)weight.Columns;
         Blocks = Columns / 32;
         GroupBlockBytes = InterleavedLayout.ScaleBytes + valueBytesPerBlock;
-        _packed = new NativeBuffer<byte>((long)Rows / InterleavedLayout.Rows * Blocks * GroupBlockBytes, clear: false);
+        var bytes = PackedBytes(weight.Rows, Blocks, GroupBlockBytes);
+        if (arena is null)
+        {
+            _owned = new NativeBuffer<byte>(bytes, clear: false);
+            _packed = _owned.Pointer;
+        }
+        else
+        {
+            _packed = arena.Allocate(bytes);
+        }
     }
 
     public WeightTensor Weight { get; }
@@ -58,7 +74,7 @@ internal abstract unsafe class InterleavedMatMul : ISectionedMatMulKernel, IDisp
 
     protected int GroupBlockBytes { get; }
 
-    public void Dispose() => _packed.Dispose();
+    public void Dispose() => _owned?.Dispose();
 
     /// <summary>Requests the <paramref name="stride"/> bytes starting <paramref name="offset"/> bytes into each of the
     /// four streams of a section kernel, one request per 64 bytes. Called once per block with the offset
@@ -214,7 +230,14 @@ internal abstract unsafe class InterleavedMatMul : ISectionedMatMulKernel, IDisp
     protected static Vector256<sbyte> Broadcast(sbyte* x) => Vector256.Create(*(int*)x).AsSByte();
 
     /// <summary>First byte of row group <paramref name="group"/> in the repacked buffer.</summary>
-    protected byte* GroupStart(long group) => _packed.Pointer + (group * Blocks * GroupBlockBytes);
+    protected byte* GroupStart(long group) => _packed + (group * Blocks * GroupBlockBytes);
+
+    /// <summary>Bytes of the repacked form of <paramref name="weight"/> with <paramref name="valueBytesPerBlock"/>
+    /// value bytes per row group and block: the stored size, since only the order of the bytes changes.</summary>
+    internal static long PackedBytes(WeightTensor weight, int valueBytesPerBlock) =>
+        PackedBytes(weight.Rows, (int)(weight.Columns / 32), InterleavedLayout.ScaleBytes + valueBytesPerBlock);
+
+    private static long PackedBytes(long rows, int blocks, int groupBlockBytes) => rows / InterleavedLayout.Rows * blocks * groupBlockBytes;
 
     /// <summary>Which fp16 conversion the block scales allow; set by <see cref="Repack"/>.</summary>
     internal BlockScaleForm Scales { get; private set; }

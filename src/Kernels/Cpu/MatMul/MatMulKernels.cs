@@ -7,11 +7,23 @@ namespace Serving.Kernels.Cpu.MatMul;
 /// interleaved layout where the CPU and shape allow; the stored-layout kernels serve the rest.</summary>
 internal static class MatMulKernels
 {
-    public static IMatMulKernel For(WeightTensor weight) => weight.Type switch
+    /// <param name="weight">The stored matrix.</param>
+    /// <param name="arena">Where a repacked matrix goes (see <see cref="RepackedBytes"/>); null: an allocation of
+    /// its own.</param>
+    public static IMatMulKernel For(WeightTensor weight, WeightArena? arena = null) => weight.Type switch
     {
-        GgmlType.Q8_0 when InterleavedLayout.Supports(weight.Rows) => new Q8_0x8MatMul(weight),
-        GgmlType.Q4_0 when InterleavedLayout.Supports(weight.Rows) => new Q4_0x8MatMul(weight, Q4_0x8MatMul.WideSupported),
+        GgmlType.Q8_0 when InterleavedLayout.Supports(weight.Rows) => new Q8_0x8MatMul(weight, arena),
+        GgmlType.Q4_0 when InterleavedLayout.Supports(weight.Rows) => new Q4_0x8MatMul(weight, Q4_0x8MatMul.WideSupported, arena),
         _ => ForStoredLayout(weight),
+    };
+
+    /// <summary>The bytes <see cref="For"/> allocates for <paramref name="weight"/>'s repacked copy; 0 where the
+    /// kernel reads the weights where they are stored.</summary>
+    public static long RepackedBytes(WeightTensor weight) => weight.Type switch
+    {
+        GgmlType.Q8_0 when InterleavedLayout.Supports(weight.Rows) => InterleavedMatMul.PackedBytes(weight, Q8_0x8MatMul.ValueBytesPerBlock),
+        GgmlType.Q4_0 when InterleavedLayout.Supports(weight.Rows) => InterleavedMatMul.PackedBytes(weight, Q4_0x8MatMul.ValueBytesPerBlock),
+        _ => 0,
     };
 
     /// <summary>The kernel that reads the weights where they are stored, without repacking.</summary>

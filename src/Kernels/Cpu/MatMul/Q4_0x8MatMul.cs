@@ -16,13 +16,17 @@ namespace Serving.Kernels.Cpu.MatMul;
 [SuppressMessage("Naming", "CA1707", Justification = "Named after the GGUF type.")]
 internal sealed unsafe partial class Q4_0x8MatMul : InterleavedMatMul
 {
+    /// <summary>Eight rows × 16 bytes of nibbles per 32-column block.</summary>
+    internal const int ValueBytesPerBlock = 128;
+
     private readonly bool _wide;
 
     /// <param name="weight">The stored Q4_0 matrix.</param>
     /// <param name="wide">Whether to run the 512-bit kernels with 16-bit partial sums (<see cref="Group8Pair"/>,
     /// <see cref="Group2x4"/>); needs <see cref="WideSupported"/>.</param>
-    public Q4_0x8MatMul(WeightTensor weight, bool wide)
-        : base(weight, 128)
+    /// <param name="arena">Where the repacked matrix goes; null: an allocation of its own.</param>
+    public Q4_0x8MatMul(WeightTensor weight, bool wide, WeightArena? arena = null)
+        : base(weight, ValueBytesPerBlock, arena)
     {
         if (wide && !WideSupported)
         {

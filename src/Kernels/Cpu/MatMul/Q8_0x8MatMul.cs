@@ -15,8 +15,13 @@ namespace Serving.Kernels.Cpu.MatMul;
 [SuppressMessage("Naming", "CA1707", Justification = "Named after the GGUF type.")]
 internal sealed unsafe class Q8_0x8MatMul : InterleavedMatMul
 {
-    public Q8_0x8MatMul(WeightTensor weight)
-        : base(weight, 256)
+    /// <summary>Eight rows × 32 bytes per 32-column block.</summary>
+    internal const int ValueBytesPerBlock = 256;
+
+    /// <param name="weight">The stored Q8_0 matrix.</param>
+    /// <param name="arena">Where the repacked matrix goes; null: an allocation of its own.</param>
+    public Q8_0x8MatMul(WeightTensor weight, WeightArena? arena = null)
+        : base(weight, ValueBytesPerBlock, arena)
     {
         Repack();
     }
