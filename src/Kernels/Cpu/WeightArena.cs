@@ -5,8 +5,9 @@ namespace Serving.Kernels.Cpu;
 /// is the order a step reads them. Allocated separately, each matrix was its own mapping whose last partial 2 MiB
 /// (and all of a matrix under 2 MiB, such as TinyLlama's 288 KiB K and V projections) stayed on 4 KiB pages, about
 /// 11 % of a TinyLlama Q4_0 model's bytes. On a virtual machine whose host also maps the guest's memory with small
-/// pages, those bytes cost a two-level page walk every 4 KiB: a whole decode step took 5–20 % longer than with the
-/// same matrices in one arena (see docs/benchmarks.md). Not thread-safe: matrices are allocated while the model is
+/// pages, those bytes cost a two-level page walk every 4 KiB: in one process the same decode step ran 13–17 % faster
+/// with the matrices copied into one arena, and in separate processes single-stream decode went from 91.9 to 95.8
+/// tok/s at the median (see docs/benchmarks.md). Not thread-safe: matrices are allocated while the model is
 /// prepared, on one thread.
 /// </summary>
 internal sealed unsafe class WeightArena : IDisposable
