@@ -40,4 +40,7 @@ public sealed record LayerWeights
 
     /// <summary>Down projection (w2), <c>[hidden, intermediate]</c>.</summary>
     public required WeightTensor Down { get; init; }
+
+    /// <summary>The seven matrices, in the order a step multiplies by them.</summary>
+    public IEnumerable<WeightTensor> Matrices => [Query, Key, Value, Output, Gate, Up, Down];
 }

@@ -138,7 +138,7 @@ internal sealed unsafe class NativeDenseSegments : IDenseSegments
         long capacity = 0;
         foreach (var layer in weights.Layers)
         {
-            foreach (var matrix in new[] { layer.Query, layer.Key, layer.Value, layer.Output, layer.Gate, layer.Up, layer.Down })
+            foreach (var matrix in layer.Matrices)
             {
                 capacity += WeightArena.SpaceFor(MatMulKernels.RepackedBytes(matrix));
             }

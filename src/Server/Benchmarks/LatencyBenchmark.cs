@@ -112,21 +112,8 @@ internal static class LatencyBenchmark
         };
     }
 
-    private static IEnumerable<WeightTensor> MatrixTensors(ModelWeights weights)
-    {
-        foreach (var layer in weights.Layers)
-        {
-            yield return layer.Query;
-            yield return layer.Key;
-            yield return layer.Value;
-            yield return layer.Output;
-            yield return layer.Gate;
-            yield return layer.Up;
-            yield return layer.Down;
-        }
-
-        yield return weights.Output;
-    }
+    private static IEnumerable<WeightTensor> MatrixTensors(ModelWeights weights) =>
+        weights.Layers.SelectMany(layer => layer.Matrices).Append(weights.Output);
 
     private static void Prefill(CpuModelRunner runner, StepInput step, ReadOnlySpan<int> prompt, int[] blockTable, float[] logits)
     {

@@ -35,8 +35,7 @@ internal static class ThroughputBenchmark
         var probes = new List<double>();
         var (steps, seconds) = Drive(engine, handles, () => probes.Add(Int8ComputeProbe.Measure(repeats: 3, threads: threads)));
         bursts.Add(Int8ComputeProbe.Measure(threads: threads));
-        var parameters = model.Weights.Layers.Sum(l => l.Query.ElementCount + l.Key.ElementCount + l.Value.ElementCount + l.Output.ElementCount + l.Gate.ElementCount + l.Up.ElementCount + l.Down.ElementCount)
-            + model.Weights.Output.ElementCount;
+        var parameters = model.Weights.Layers.SelectMany(l => l.Matrices).Sum(m => m.ElementCount) + model.Weights.Output.ElementCount;
         probes.Sort();
         return new ThroughputResult(prompts, inputLength, outputLength, concurrency, seconds, steps, parameters, SampleStatistics.Percentile(probes, 50), probes[0], probes[^1], bursts.Max());
     }
