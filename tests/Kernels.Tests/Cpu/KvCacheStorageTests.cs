@@ -25,6 +25,56 @@ public sealed unsafe class KvCacheStorageTests
         Assert.Equal(f32.Bytes / 2, f16.Bytes);
     }
 
+    /// <summary>Each KV head's blocks are one run in a layer's arrays, so a sequence with consecutive blocks is one
+    /// contiguous stretch of memory per head; every (layer, head, block) part is inside the buffer and no two
+    /// overlap; <see cref="KvCacheStorage.Write"/> puts a token's values at its head's part of its block.</summary>
+    [Fact]
+    public void A_heads_blocks_are_contiguous_and_parts_do_not_overlap()
+    {
+        const int layers = 2, blocks = 5, blockSize = 4, kvHeads = 3, headDim = 8;
+        using var cache = new KvCacheStorage(layers, blocks, blockSize, kvHeads, headDim);
+        var partBytes = blockSize * headDim * sizeof(float);
+        Assert.Equal(partBytes, cache.HeadBlockBytes);
+        var starts = new HashSet<long>();
+        var origin = cache.Keys(0);
+        for (var layer = 0; layer < layers; layer++)
+        {
+            for (var head = 0; head < kvHeads; head++)
+            {
+                for (var block = 0; block < blocks; block++)
+                {
+                    var part = cache.HeadBlock(cache.Keys(layer), block, head);
+                    Assert.True(part == cache.HeadStart(cache.Keys(layer), head) + ((long)block * partBytes));
+                    var offset = part - origin;
+                    Assert.Equal(0, offset % partBytes);
+                    Assert.InRange(offset, 0, (cache.Bytes / 2) - partBytes);
+                    Assert.True(starts.Add(offset));
+                }
+            }
+        }
+
+        using var k = new NativeBuffer<float>(kvHeads * headDim);
+        using var v = new NativeBuffer<float>(kvHeads * headDim);
+        for (var i = 0; i < kvHeads * headDim; i++)
+        {
+            k.Pointer[i] = i;
+            v.Pointer[i] = 1000 + i;
+        }
+
+        var slot = (3 * blockSize) + 2;
+        cache.Write(1, slot, k.Pointer, v.Pointer);
+        for (var head = 0; head < kvHeads; head++)
+        {
+            var keys = (float*)cache.HeadBlock(cache.Keys(1), 3, head);
+            var values = (float*)cache.HeadBlock(cache.Values(1), 3, head);
+            for (var d = 0; d < headDim; d++)
+            {
+                Assert.Equal((head * headDim) + d, keys[(d * blockSize) + 2]);
+                Assert.Equal(1000 + (head * headDim) + d, values[(2 * headDim) + d]);
+            }
+        }
+    }
+
     /// <summary>Head widths 64 and 128 (register-tiled paths) and 24 (the general path, with a scalar tail), groups of
     /// one, four and eight query heads, contexts inside one block and across several scattered ones. Every seventh
     /// cached value is an fp16 subnormal (the widening leaves them 2^112 too small, inside fp32's subnormal range);
