@@ -43,6 +43,12 @@ internal sealed unsafe partial class AttentionJob : IParallelJob, IDisposable
     private byte* _keys;
     private byte* _values;
     private KvCacheStorage? _cache;
+    private RotaryEmbedding? _rope;
+    private float* _keys1;
+    private float* _values1;
+    private float* _cos;
+    private float* _sin;
+    private int _layer;
     private int _nextItem;
     private int _prefetchBlocks;
 
@@ -73,11 +79,36 @@ internal sealed unsafe partial class AttentionJob : IParallelJob, IDisposable
         _queries = queries;
         _output = output;
         _cache = cache;
+        _layer = layer;
+        _rope = null;
         _keys = cache.Keys(layer);
         _values = cache.Values(layer);
         _nextItem = 0;
         var headBlockBytes = _blockSize * _headDim * cache.ElementBytes;
         _prefetchBlocks = Math.Max(1, PrefetchBytes / headBlockBytes);
+    }
+
+    /// <summary>Makes each work item first rotate its own query heads and key head and write its key and value
+    /// head to the token's slot, which the step's <see cref="Set"/> otherwise expects done for every token before
+    /// the job runs. Only for steps in which every sequence has one new token: an item then reads no K/V that another
+    /// item writes. Each head gets the same operations as the whole-token RoPE and write, so the results are the same
+    /// bits; what changes is that the work runs on both cores in the attention job instead of on the calling
+    /// thread before it, and each core finds its heads' new K/V in its own cache. <paramref name="keys"/> and
+    /// <paramref name="values"/> hold every token's KV heads contiguously, <paramref name="cos"/> and
+    /// <paramref name="sin"/> <see cref="RotaryEmbedding.Half"/> values per token.</summary>
+    public void RotateAndWriteInItems(RotaryEmbedding rope, float* keys, float* values, float* cos, float* sin)
+    {
+        var input = _input!;
+        if (input.TokenCount != input.SequenceCount)
+        {
+            throw new InvalidOperationException($"rotating and writing inside the items needs one new token per sequence; the step has {input.TokenCount} tokens in {input.SequenceCount} sequences");
+        }
+
+        _rope = rope;
+        _keys1 = keys;
+        _values1 = values;
+        _cos = cos;
+        _sin = sin;
     }
 
     public void Execute(int threadIndex)
@@ -99,6 +130,16 @@ internal sealed unsafe partial class AttentionJob : IParallelJob, IDisposable
             var context = input.Positions[token] + 1;
             var blockTable = input.BlockTable(input.TokenSequence[token]);
             var query = _queries + ((long)token * _heads * _headDim) + (kvHead * _group * _headDim);
+            if (_rope is { } rope)
+            {
+                var kv = ((long)token * _kvHeads * _headDim) + (kvHead * _headDim);
+                var cos = _cos + (token * rope.Half);
+                var sin = _sin + (token * rope.Half);
+                rope.Apply(query, _group, cos, sin);
+                rope.Apply(_keys1 + kv, 1, cos, sin);
+                _cache!.WriteHead(_layer, input.SlotMapping[token], kvHead, _keys1 + kv, _values1 + kv);
+            }
+
             if (_cache!.DataType != KvCacheDataType.F16)
             {
                 Attend<F32RowLoader>(token, kvHead, context, blockTable, _blockSize, query, 1f, scores);

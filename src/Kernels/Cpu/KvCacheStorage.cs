@@ -70,39 +70,44 @@ internal sealed unsafe class KvCacheStorage : IDisposable
 
     /// <summary>Writes one token's K and V (all KV heads, head-major as the projections produce them) to
     /// <paramref name="slot"/> of a layer, converted to the cache's element type.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Write(int layer, int slot, float* k, float* v)
+    {
+        for (var h = 0; h < KvHeads; h++)
+        {
+            WriteHead(layer, slot, h, k + (h * HeadDim), v + (h * HeadDim));
+        }
+    }
+
+    /// <summary>Writes one KV head of one token (<see cref="HeadDim"/> values each of <paramref name="k"/> and
+    /// <paramref name="v"/>) to <paramref name="slot"/> of a layer; <see cref="Write"/> is this for every head.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void WriteHead(int layer, int slot, int kvHead, float* k, float* v)
     {
         var block = slot / BlockSize;
         var inBlock = slot % BlockSize;
-
-        // Keys are rounded into a row first, then spread over the block's transposed layout.
-        var rounded = stackalloc ushort[DataType == KvCacheDataType.F16 ? HeadDim : 0];
-        for (var h = 0; h < KvHeads; h++)
+        var keys = HeadBlock(Keys(layer), block, kvHead);
+        var values = HeadBlock(Values(layer), block, kvHead);
+        if (DataType == KvCacheDataType.F16)
         {
-            var source = h * HeadDim;
-            var keys = HeadBlock(Keys(layer), block, h);
-            var values = HeadBlock(Values(layer), block, h);
-            if (DataType == KvCacheDataType.F16)
+            // Keys are rounded into a row first, then spread over the block's transposed layout.
+            var rounded = stackalloc ushort[HeadDim];
+            SaturatingHalf.Round(v, (ushort*)values + ((long)inBlock * HeadDim), HeadDim);
+            SaturatingHalf.Round(k, rounded, HeadDim);
+            var keyHalves = (ushort*)keys + inBlock;
+            for (var d = 0; d < HeadDim; d++)
             {
-                SaturatingHalf.Round(v + source, (ushort*)values + ((long)inBlock * HeadDim), HeadDim);
-                SaturatingHalf.Round(k + source, rounded, HeadDim);
-                var keyHalves = (ushort*)keys + inBlock;
-                for (var d = 0; d < HeadDim; d++)
-                {
-                    keyHalves[(long)d * BlockSize] = rounded[d];
-                }
+                keyHalves[(long)d * BlockSize] = rounded[d];
             }
-            else
+        }
+        else
+        {
+            var keyFloats = (float*)keys + inBlock;
+            for (var d = 0; d < HeadDim; d++)
             {
-                var keyFloats = (float*)keys + inBlock;
-                for (var d = 0; d < HeadDim; d++)
-                {
-                    keyFloats[(long)d * BlockSize] = k[source + d];
-                }
+                keyFloats[(long)d * BlockSize] = k[d];
+            }
 
-                new ReadOnlySpan<float>(v + source, HeadDim).CopyTo(new Span<float>((float*)values + ((long)inBlock * HeadDim), HeadDim));
-            }
+            new ReadOnlySpan<float>(v, HeadDim).CopyTo(new Span<float>((float*)values + ((long)inBlock * HeadDim), HeadDim));
         }
     }
 

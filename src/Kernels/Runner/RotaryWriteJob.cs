@@ -7,7 +7,8 @@ namespace Serving.Kernels.Runner;
 /// token's KV slot. Split by tokens over the pool when a step has enough of them: on the calling thread alone the
 /// other core waited through it (`bench throughput` at 32 requests, alternated: 307.0, 312.4, 291.2 → 316.9, 313.6,
 /// 303.0 output tok/s). Each token gets the same operations whichever thread runs it; tokens write different
-/// slots, so threads never write the same element.
+/// slots, so threads never write the same element. Steps with one new token per sequence (decode) do this inside
+/// the attention items instead (<see cref="AttentionJob.RotateAndWriteInItems"/>).
 /// </summary>
 internal sealed unsafe class RotaryWriteJob(RotaryEmbedding rope, KvCacheStorage cache, int threads) : IParallelJob
 {

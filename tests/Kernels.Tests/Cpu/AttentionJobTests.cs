@@ -1,4 +1,5 @@
 using Serving.Kernels.Cpu;
+using Serving.Kernels.Models;
 using Serving.Kernels.Runner;
 
 namespace Serving.Kernels.Tests.Cpu;
@@ -22,5 +23,129 @@ public sealed unsafe class AttentionJobTests
         job.Set(step16, buffer.Pointer, buffer.Pointer, cache16, 0);
         Assert.Contains("blocks of 16 tokens", Assert.Throws<ArgumentException>(() => job.Set(step8, buffer.Pointer, buffer.Pointer, cache16, 0)).Message);
         Assert.Throws<ArgumentException>(() => job.Set(step16, buffer.Pointer, buffer.Pointer, cache8, 0));
+    }
+
+    /// <summary>A decode step (one new token per sequence) whose items rotate their own query and key heads and
+    /// write their own K/V head gives the same attention outputs, the same rotated queries and the same cache bytes,
+    /// bit for bit, as RoPE and the K/V write of whole tokens before the job: three sequences with other contexts and
+    /// scattered blocks, 1–3 threads, fp16 and fp32 caches, groups of 1, 4 and 8, head widths 64 and 24, both RoPE
+    /// layouts.</summary>
+    [Theory]
+    [InlineData(8, 1, 64, 16, KvCacheDataType.F16, RopeLayout.Interleaved, 2)]
+    [InlineData(8, 2, 64, 16, KvCacheDataType.F32, RopeLayout.HalfSplit, 3)]
+    [InlineData(4, 4, 24, 4, KvCacheDataType.F16, RopeLayout.HalfSplit, 1)]
+    [InlineData(8, 2, 24, 4, KvCacheDataType.F32, RopeLayout.Interleaved, 2)]
+    public void Rotating_and_writing_inside_the_items_equals_doing_it_before(int heads, int kvHeads, int headDim, int blockSize, KvCacheDataType dataType, RopeLayout layout, int threads)
+    {
+        var config = Runner.RunnerAgreementTests.SmallConfig() with
+        {
+            HiddenSize = heads * headDim, HeadCount = heads, KvHeadCount = kvHeads, HeadDim = headDim, RopeDimensions = headDim, MaxPositions = 4096, RopeLayout = layout,
+        };
+        var rope = new RotaryEmbedding(config);
+        int[] contexts = [1, 37, 70];
+        const int blocksPerSequence = 24;
+        var blocks = contexts.Length * blocksPerSequence;
+        using var before = new KvCacheStorage(2, blocks, blockSize, kvHeads, headDim, dataType);
+        using var inside = new KvCacheStorage(2, blocks, blockSize, kvHeads, headDim, dataType);
+        var random = new Random(heads + headDim + blockSize);
+        var tables = Enumerable.Range(0, contexts.Length)
+            .Select(s => Enumerable.Range(0, blocksPerSequence).Select(b => (b * contexts.Length) + ((s + b) % contexts.Length)).ToArray())
+            .ToArray();
+        var qDim = heads * headDim;
+        var kvDim = kvHeads * headDim;
+        using var k = new NativeBuffer<float>(contexts.Length * kvDim);
+        using var v = new NativeBuffer<float>(contexts.Length * kvDim);
+        for (var s = 0; s < contexts.Length; s++)
+        {
+            for (var p = 0; p < contexts[s] - 1; p++)
+            {
+                Fill(k.Pointer, kvDim, random);
+                Fill(v.Pointer, kvDim, random);
+                var slot = (tables[s][p / blockSize] * blockSize) + (p % blockSize);
+                before.Write(1, slot, k.Pointer, v.Pointer);
+                inside.Write(1, slot, k.Pointer, v.Pointer);
+            }
+        }
+
+        var step = new StepInput(contexts.Length, contexts.Length, blocksPerSequence, blockSize);
+        for (var s = 0; s < contexts.Length; s++)
+        {
+            step.AddSequence([s], contexts[s] - 1, tables[s], 1);
+        }
+
+        using var q = new NativeBuffer<float>(contexts.Length * qDim);
+        using var cos = new NativeBuffer<float>(contexts.Length * rope.Half);
+        using var sin = new NativeBuffer<float>(contexts.Length * rope.Half);
+        Fill(q.Pointer, contexts.Length * qDim, random);
+        Fill(k.Pointer, contexts.Length * kvDim, random);
+        Fill(v.Pointer, contexts.Length * kvDim, random);
+        for (var t = 0; t < contexts.Length; t++)
+        {
+            rope.Angles(contexts[t] - 1, cos.Pointer + (t * rope.Half), sin.Pointer + (t * rope.Half));
+        }
+
+        using var qBefore = Copy(q, contexts.Length * qDim);
+        using var kBefore = Copy(k, contexts.Length * kvDim);
+        using var qInside = Copy(q, contexts.Length * qDim);
+        using var kInside = Copy(k, contexts.Length * kvDim);
+        for (var t = 0; t < contexts.Length; t++)
+        {
+            rope.Apply(qBefore.Pointer + (t * qDim), heads, cos.Pointer + (t * rope.Half), sin.Pointer + (t * rope.Half));
+            rope.Apply(kBefore.Pointer + (t * kvDim), kvHeads, cos.Pointer + (t * rope.Half), sin.Pointer + (t * rope.Half));
+            before.Write(1, step.SlotMapping[t], kBefore.Pointer + (t * kvDim), v.Pointer + (t * kvDim));
+        }
+
+        using var expected = new NativeBuffer<float>(contexts.Length * qDim);
+        using var actual = new NativeBuffer<float>(contexts.Length * qDim);
+        using var pool = new WorkerPool(threads);
+        using var job = new AttentionJob(heads, kvHeads, headDim, blocksPerSequence * blockSize, blockSize, threads);
+        job.Set(step, qBefore.Pointer, expected.Pointer, before, 1);
+        pool.Run(job);
+        job.Set(step, qInside.Pointer, actual.Pointer, inside, 1);
+        job.RotateAndWriteInItems(rope, kInside.Pointer, v.Pointer, cos.Pointer, sin.Pointer);
+        pool.Run(job);
+
+        AssertSameBits(expected, actual, contexts.Length * qDim);
+        AssertSameBits(qBefore, qInside, contexts.Length * qDim);
+        Assert.True(new ReadOnlySpan<byte>(before.Keys(0), (int)(before.Bytes / 2)).SequenceEqual(new ReadOnlySpan<byte>(inside.Keys(0), (int)(inside.Bytes / 2))));
+        Assert.True(new ReadOnlySpan<byte>(before.Values(0), (int)(before.Bytes / 2)).SequenceEqual(new ReadOnlySpan<byte>(inside.Values(0), (int)(inside.Bytes / 2))));
+    }
+
+    /// <summary>Items may only write the K/V they read themselves when no sequence brings two new tokens.</summary>
+    [Fact]
+    public void Rotating_inside_the_items_is_refused_for_a_sequence_with_several_new_tokens()
+    {
+        var config = Runner.RunnerAgreementTests.SmallConfig() with { HiddenSize = 16, HeadCount = 2, KvHeadCount = 2, HeadDim = 8, RopeDimensions = 8 };
+        using var job = new AttentionJob(heads: 2, kvHeads: 2, headDim: 8, maxContext: 64, blockSize: 16, threads: 1);
+        using var cache = new KvCacheStorage(layers: 1, blocks: 4, blockSize: 16, kvHeads: 2, headDim: 8);
+        using var buffer = new NativeBuffer<float>(64);
+        var step = new StepInput(2, 1, 4, 16);
+        step.AddSequence([1, 2], 0, [0], 1);
+        job.Set(step, buffer.Pointer, buffer.Pointer, cache, 0);
+        var refusal = Assert.Throws<InvalidOperationException>(() => job.RotateAndWriteInItems(new RotaryEmbedding(config), buffer.Pointer, buffer.Pointer, buffer.Pointer, buffer.Pointer));
+        Assert.Contains("one new token per sequence", refusal.Message);
+    }
+
+    private static void Fill(float* x, int n, Random random)
+    {
+        for (var i = 0; i < n; i++)
+        {
+            x[i] = (float)((random.NextDouble() * 4) - 2);
+        }
+    }
+
+    private static NativeBuffer<float> Copy(NativeBuffer<float> source, int n)
+    {
+        var copy = new NativeBuffer<float>(n);
+        new ReadOnlySpan<float>(source.Pointer, n).CopyTo(new Span<float>(copy.Pointer, n));
+        return copy;
+    }
+
+    private static void AssertSameBits(NativeBuffer<float> expected, NativeBuffer<float> actual, int n)
+    {
+        for (var i = 0; i < n; i++)
+        {
+            Assert.Equal(BitConverter.SingleToInt32Bits(expected.Pointer[i]), BitConverter.SingleToInt32Bits(actual.Pointer[i]));
+        }
     }
 }
