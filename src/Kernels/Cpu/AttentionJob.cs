@@ -44,8 +44,8 @@ internal sealed unsafe partial class AttentionJob : IParallelJob, IDisposable
     private byte* _values;
     private KvCacheStorage? _cache;
     private RotaryEmbedding? _rope;
-    private float* _keys1;
-    private float* _values1;
+    private float* _newKeys;
+    private float* _newValues;
     private float* _cos;
     private float* _sin;
     private int _layer;
@@ -105,8 +105,8 @@ internal sealed unsafe partial class AttentionJob : IParallelJob, IDisposable
         }
 
         _rope = rope;
-        _keys1 = keys;
-        _values1 = values;
+        _newKeys = keys;
+        _newValues = values;
         _cos = cos;
         _sin = sin;
     }
@@ -136,8 +136,8 @@ internal sealed unsafe partial class AttentionJob : IParallelJob, IDisposable
                 var cos = _cos + (token * rope.Half);
                 var sin = _sin + (token * rope.Half);
                 rope.Apply(query, _group, cos, sin);
-                rope.Apply(_keys1 + kv, 1, cos, sin);
-                _cache!.WriteHead(_layer, input.SlotMapping[token], kvHead, _keys1 + kv, _values1 + kv);
+                rope.Apply(_newKeys + kv, 1, cos, sin);
+                _cache!.WriteHead(_layer, input.SlotMapping[token], kvHead, _newKeys + kv, _newValues + kv);
             }
 
             if (_cache!.DataType != KvCacheDataType.F16)

@@ -10,11 +10,12 @@ namespace Serving.Kernels.Cpu;
 /// or fp16 (<see cref="KvCacheDataType"/>). Attention reads one KV head at a time, so one head's slots of a block are
 /// kept together (<c>blockSize × headDim</c> contiguous elements instead of a few hundred bytes out of every token's
 /// row), and one head's blocks are kept together too: a sequence whose blocks have consecutive numbers, as a fresh
-/// pool hands them out, is then one contiguous run per head, which touches half as many 4 KiB pages per head as blocks
-/// holding every head (a decode step's attention at 512 positions took 8–15 % less time, see docs/benchmarks.md;
-/// the software prefetch ahead of each block is still needed). Keys are transposed within the block so that scoring a block is a sum
-/// of key rows times broadcast query elements, without a horizontal reduction per slot (which cost more than the
-/// multiply-adds). Which block belongs to which sequence is the scheduler's business; this class only stores.
+/// pool hands them out, is then one contiguous run per head, which touches half as many 4 KiB pages per head as
+/// blocks holding every head (a decode step's attention at 512 positions took 8–15 % less time, see
+/// docs/benchmarks.md; the software prefetch ahead of each block is still needed). Keys are transposed within the
+/// block so that scoring a block is a sum of key rows times broadcast query elements, without a horizontal reduction
+/// per slot (which cost more than the multiply-adds). Which block belongs to which sequence is the scheduler's
+/// business; this class only stores.
 /// </summary>
 internal sealed unsafe class KvCacheStorage : IDisposable
 {
@@ -70,6 +71,7 @@ internal sealed unsafe class KvCacheStorage : IDisposable
 
     /// <summary>Writes one token's K and V (all KV heads, head-major as the projections produce them) to
     /// <paramref name="slot"/> of a layer, converted to the cache's element type.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Write(int layer, int slot, float* k, float* v)
     {
         for (var h = 0; h < KvHeads; h++)
