@@ -126,6 +126,57 @@ public sealed unsafe class AttentionJobTests
         Assert.Contains("one new token per sequence", refusal.Message);
     }
 
+    /// <summary>The softmax subtracts the true maximum score wherever it lies (first vector, any of the parallel
+    /// chains, the remainder, the scalar tail): two keys score 200 and 195 against scores of 0, so the output is
+    /// 1 / (1 + e^−5) of the first one's value; with the maximum missed, both weights would be clamped to e^88 and
+    /// the output would be one half. Contexts 1–150, fp16 and fp32 caches, groups of 8 (the 512-bit key pairs) and
+    /// 1.</summary>
+    [Theory]
+    [InlineData(8, KvCacheDataType.F16)]
+    [InlineData(8, KvCacheDataType.F32)]
+    [InlineData(1, KvCacheDataType.F32)]
+    public void The_softmax_finds_the_largest_score_at_any_position(int group, KvCacheDataType dataType)
+    {
+        const int headDim = 64;
+        const int blockSize = 16;
+        const int maxContext = 160;
+        using var cache = new KvCacheStorage(1, maxContext / blockSize, blockSize, 1, headDim, dataType);
+        using var job = new AttentionJob(group, 1, headDim, maxContext, blockSize, threads: 1);
+        using var q = new NativeBuffer<float>(group * headDim);
+        using var output = new NativeBuffer<float>(group * headDim);
+        using var key = new NativeBuffer<float>(headDim);
+        using var value = new NativeBuffer<float>(headDim);
+        for (var h = 0; h < group; h++)
+        {
+            q.Pointer[h * headDim] = 40f;
+        }
+
+        var table = Enumerable.Range(0, maxContext / blockSize).Reverse().ToArray();
+        var random = new Random(group);
+        var expected = 1 / (1 + Math.Exp(-5));
+        for (var context = 1; context <= 150; context++)
+        {
+            var first = random.Next(context);
+            var second = context == 1 ? -1 : (first + 1 + random.Next(context - 1)) % context;
+            for (var p = 0; p < context; p++)
+            {
+                // Scores: 40 · 40 / √64 = 200 for the first key, 40 · 39 / 8 = 195 for the second, 0 for the rest.
+                key.Pointer[0] = p == first ? 40f : p == second ? 39f : 0f;
+                new Span<float>(value.Pointer, headDim).Fill(p == first ? 1f : 0f);
+                cache.Write(0, (table[p / blockSize] * blockSize) + (p % blockSize), key.Pointer, value.Pointer);
+            }
+
+            var step = new StepInput(1, 1, table.Length, blockSize);
+            step.AddSequence([1], context - 1, table, 1);
+            job.Set(step, q.Pointer, output.Pointer, cache, 0);
+            job.Execute(0);
+            for (var i = 0; i < group * headDim; i++)
+            {
+                Assert.Equal(context == 1 ? 1 : expected, output.Pointer[i], 1e-5);
+            }
+        }
+    }
+
     private static void Fill(float* x, int n, Random random)
     {
         for (var i = 0; i < n; i++)
