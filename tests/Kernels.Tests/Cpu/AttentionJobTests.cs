@@ -127,10 +127,10 @@ public sealed unsafe class AttentionJobTests
     }
 
     /// <summary>The softmax subtracts the true maximum score wherever it lies (first vector, any of the parallel
-    /// chains, the remainder, the scalar tail): two keys score 200 and 195 against scores of 0, so the output is
-    /// 1 / (1 + e^−5) of the first one's value; with the maximum missed, both weights would be clamped to e^88 and
-    /// the output would be one half. Contexts 1–150, fp16 and fp32 caches, groups of 8 (the 512-bit key pairs) and
-    /// 1.</summary>
+    /// chains, the remainder, the scalar tail): one key scores 200 and another 195 against scores of 0, so the output
+    /// is 1 / (1 + e^−5) of the first one's value; with the maximum missed, both weights would be clamped to e^88 and
+    /// the output would be one half. The largest score at every position of every context from 1 to 150, fp16 and
+    /// fp32 caches, groups of 8 (the 512-bit key pairs) and 1.</summary>
     [Theory]
     [InlineData(8, KvCacheDataType.F16)]
     [InlineData(8, KvCacheDataType.F32)]
@@ -152,27 +152,48 @@ public sealed unsafe class AttentionJobTests
         }
 
         var table = Enumerable.Range(0, maxContext / blockSize).Reverse().ToArray();
+        int Slot(int position) => (table[position / blockSize] * blockSize) + (position % blockSize);
+        void WriteKey(int position, float k0, float v)
+        {
+            key.Pointer[0] = k0;
+            new Span<float>(value.Pointer, headDim).Fill(v);
+            cache.Write(0, Slot(position), key.Pointer, value.Pointer);
+        }
+
+        for (var p = 0; p < maxContext; p++)
+        {
+            WriteKey(p, 0f, 0f);
+        }
+
         var random = new Random(group);
         var expected = 1 / (1 + Math.Exp(-5));
+        var step = new StepInput(1, 1, table.Length, blockSize);
         for (var context = 1; context <= 150; context++)
         {
-            var first = random.Next(context);
-            var second = context == 1 ? -1 : (first + 1 + random.Next(context - 1)) % context;
-            for (var p = 0; p < context; p++)
+            for (var first = 0; first < context; first++)
             {
                 // Scores: 40 · 40 / √64 = 200 for the first key, 40 · 39 / 8 = 195 for the second, 0 for the rest.
-                key.Pointer[0] = p == first ? 40f : p == second ? 39f : 0f;
-                new Span<float>(value.Pointer, headDim).Fill(p == first ? 1f : 0f);
-                cache.Write(0, (table[p / blockSize] * blockSize) + (p % blockSize), key.Pointer, value.Pointer);
-            }
+                var second = context == 1 ? -1 : (first + 1 + random.Next(context - 1)) % context;
+                WriteKey(first, 40f, 1f);
+                if (second >= 0)
+                {
+                    WriteKey(second, 39f, 0f);
+                }
 
-            var step = new StepInput(1, 1, table.Length, blockSize);
-            step.AddSequence([1], context - 1, table, 1);
-            job.Set(step, q.Pointer, output.Pointer, cache, 0);
-            job.Execute(0);
-            for (var i = 0; i < group * headDim; i++)
-            {
-                Assert.Equal(context == 1 ? 1 : expected, output.Pointer[i], 1e-5);
+                step.Clear();
+                step.AddSequence([1], context - 1, table, 1);
+                job.Set(step, q.Pointer, output.Pointer, cache, 0);
+                job.Execute(0);
+                for (var i = 0; i < group * headDim; i++)
+                {
+                    Assert.Equal(context == 1 ? 1 : expected, output.Pointer[i], 1e-5);
+                }
+
+                WriteKey(first, 0f, 0f);
+                if (second >= 0)
+                {
+                    WriteKey(second, 0f, 0f);
+                }
             }
         }
     }
