@@ -15,6 +15,7 @@ internal sealed unsafe class QuantizedActivations : IDisposable
     private readonly NativeBuffer<float> _scales;
     private readonly NativeBuffer<int> _sums;
     private readonly NativeBuffer<int> _nibbleOffsets;
+    private readonly NativeBuffer<int> _byteOffsets;
 
     public QuantizedActivations(int maxTokens, int maxColumns)
     {
@@ -24,6 +25,7 @@ internal sealed unsafe class QuantizedActivations : IDisposable
         _scales = new NativeBuffer<float>((long)maxTokens * maxColumns / 32);
         _sums = new NativeBuffer<int>((long)maxTokens * maxColumns / 32);
         _nibbleOffsets = new NativeBuffer<int>((long)maxTokens * maxColumns / 32);
+        _byteOffsets = new NativeBuffer<int>((long)maxTokens * maxColumns / 32);
     }
 
     public int MaxTokens { get; }
@@ -40,6 +42,10 @@ internal sealed unsafe class QuantizedActivations : IDisposable
     /// integer dot product. Stored so the kernels broadcast it straight from memory (a single operation) instead of
     /// computing it in a general register and moving it to a vector one, once per token and block.</summary>
     public int* NibbleOffsets => _nibbleOffsets.Pointer;
+
+    /// <summary>−128 × <see cref="Sums"/> per block: what Q8_0's offset-binary weights (value + 128) need added, stored
+    /// for the same reason as <see cref="NibbleOffsets"/>.</summary>
+    public int* ByteOffsets => _byteOffsets.Pointer;
 
     /// <summary>Quantizes <paramref name="tokens"/> rows of <paramref name="columns"/> floats (row stride = columns).</summary>
     public void Quantize(float* x, int tokens, int columns) => Quantize(x, 0, tokens, columns);
@@ -63,6 +69,7 @@ internal sealed unsafe class QuantizedActivations : IDisposable
             }
 
             NibbleOffsets[b] = -8 * Sums[b];
+            ByteOffsets[b] = -128 * Sums[b];
         }
     }
 
@@ -72,6 +79,7 @@ internal sealed unsafe class QuantizedActivations : IDisposable
         _scales.Dispose();
         _sums.Dispose();
         _nibbleOffsets.Dispose();
+        _byteOffsets.Dispose();
     }
 
     private static void QuantizeBlockAvx2(float* src, sbyte* dst, out float scale, out int sum)

@@ -24,8 +24,8 @@ internal static unsafe class KernelBenchmark
     private static readonly int[] Regions = [3, 1, 2, 1];
 
     /// <summary>Times the products of <paramref name="layers"/> TinyLlama-shaped layers for <paramref name="tokens"/>
-    /// tokens; with <paramref name="narrowKernels"/>, Q4_0 runs its 256-bit kernels even where the CPU has the
-    /// 512-bit ones (A/B comparisons of the two).</summary>
+    /// tokens; with <paramref name="narrowKernels"/>, Q4_0 and Q8_0 run their four-token tiles and one-token sections
+    /// even where the CPU has the wide kernels (A/B comparisons of the two).</summary>
     public static IReadOnlyList<MatMulRound> MatMul(GgmlType type, int layers, int tokens, int rounds, int repeats, int threads, bool narrowKernels)
     {
         var buffers = new List<NativeBuffer<byte>>();
@@ -55,7 +55,7 @@ internal static unsafe class KernelBenchmark
             arena = repacked > 0 ? new WeightArena(repacked) : null;
             foreach (var weight in weights)
             {
-                kernels.Add(narrowKernels && type == GgmlType.Q4_0 ? new Q4_0x8MatMul(weight, wide: false, arena) : MatMulKernels.For(weight, arena));
+                kernels.Add(narrowKernels ? Narrow(weight, arena) : MatMulKernels.For(weight, arena));
             }
 
             return RunMatMul(kernels, tokens, rounds, repeats, threads, bytes, products);
@@ -135,6 +135,14 @@ internal static unsafe class KernelBenchmark
 
         return results;
     }
+
+    /// <summary>The kernel <see cref="MatMulKernels.For"/> picks, without its wide kernels.</summary>
+    private static IMatMulKernel Narrow(WeightTensor weight, WeightArena? arena) => weight.Type switch
+    {
+        GgmlType.Q4_0 when InterleavedLayout.Supports(weight.Rows) => new Q4_0x8MatMul(weight, wide: false, arena),
+        GgmlType.Q8_0 when InterleavedLayout.Supports(weight.Rows) => new Q8_0x8MatMul(weight, wide: false, arena),
+        _ => MatMulKernels.For(weight, arena),
+    };
 
     /// <summary>Runs <paramref name="pass"/> untimed for a second: tiered compilation replaces the code around the
     /// kernels only after many calls and a delay, and would otherwise slow the first rounds several-fold.</summary>

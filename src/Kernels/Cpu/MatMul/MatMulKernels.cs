@@ -12,7 +12,7 @@ internal static class MatMulKernels
     /// its own.</param>
     public static IMatMulKernel For(WeightTensor weight, WeightArena? arena = null) => weight.Type switch
     {
-        GgmlType.Q8_0 when InterleavedLayout.Supports(weight.Rows) => new Q8_0x8MatMul(weight, arena),
+        GgmlType.Q8_0 when InterleavedLayout.Supports(weight.Rows) => new Q8_0x8MatMul(weight, Q8_0x8MatMul.WideSupported, arena),
         GgmlType.Q4_0 when InterleavedLayout.Supports(weight.Rows) => new Q4_0x8MatMul(weight, Q4_0x8MatMul.WideSupported, arena),
         _ => ForStoredLayout(weight),
     };

@@ -10,21 +10,36 @@ namespace Serving.Kernels.Cpu.MatMul;
 /// Q8_0 weights repacked once into the <see cref="InterleavedLayout"/> (272 bytes per 8 rows × 32 columns: eight
 /// fp16 scales, then eight 32-byte chunks; in chunk k, byte 4r+m is row r's column 4k+m). Weights are stored offset
 /// by +128 so they are the unsigned operand of vpdpbusd; the offset comes back out as the accumulator's starting value
-/// −128·Σx of the activation block.
+/// −128·Σx of the activation block (<see cref="QuantizedActivations.ByteOffsets"/>).
 /// </summary>
 [SuppressMessage("Naming", "CA1707", Justification = "Named after the GGUF type.")]
-internal sealed unsafe class Q8_0x8MatMul : InterleavedMatMul
+internal sealed unsafe partial class Q8_0x8MatMul : InterleavedMatMul
 {
     /// <summary>Eight rows × 32 bytes per 32-column block.</summary>
     internal const int ValueBytesPerBlock = 256;
 
+    private readonly bool _wide;
+
     /// <param name="weight">The stored Q8_0 matrix.</param>
+    /// <param name="wide">Whether to run the eight-token tiles and two-token sections (<see cref="Group8Pair"/>,
+    /// <see cref="Group2x4"/>); needs <see cref="WideSupported"/>.</param>
     /// <param name="arena">Where the repacked matrix goes; null: an allocation of its own.</param>
-    public Q8_0x8MatMul(WeightTensor weight, WeightArena? arena = null)
+    public Q8_0x8MatMul(WeightTensor weight, bool wide, WeightArena? arena = null)
         : base(weight, ValueBytesPerBlock, arena)
     {
+        if (wide && !WideSupported)
+        {
+            throw new PlatformNotSupportedException("the wide Q8_0 kernels need 512-bit vectors");
+        }
+
+        _wide = wide;
         Repack();
     }
+
+    /// <summary>Whether this CPU runs the wide kernels, which scale two row groups' sums in one 512-bit vector.</summary>
+    public static bool WideSupported => Vector512.IsHardwareAccelerated;
+
+    protected override bool Wide => _wide;
 
     protected override void Group1(byte* group, QuantizedActivations q, int token, float* y)
     {
@@ -50,7 +65,7 @@ internal sealed unsafe class Q8_0x8MatMul : InterleavedMatMul
         var blocks = Blocks;
         var xq = q.Values + ((long)token * Columns);
         var xs = q.Scales + ((long)token * Blocks);
-        var xsum = q.Sums + ((long)token * Blocks);
+        var offsets = q.ByteOffsets + ((long)token * Blocks);
         var acc = Vector256<float>.Zero;
         for (var b = 0; b < blocks; b++)
         {
@@ -59,7 +74,7 @@ internal sealed unsafe class Q8_0x8MatMul : InterleavedMatMul
             // Four accumulators keep the chains of dependent vpdpbusd two long, as in Q4_0x8MatMul's one-token
             // kernel: more independent work in flight keeps more weight loads outstanding.
             var values = block + InterleavedLayout.ScaleBytes;
-            var a0 = IntegerDot.Accumulate(Vector256.Create(-128 * xsum[b]), Vector256.Load(values), Broadcast(x));
+            var a0 = IntegerDot.Accumulate(Vector256.Create(offsets[b]), Vector256.Load(values), Broadcast(x));
             var a1 = IntegerDot.Accumulate(Vector256<int>.Zero, Vector256.Load(values + 32), Broadcast(x + 4));
             var a2 = IntegerDot.Accumulate(Vector256<int>.Zero, Vector256.Load(values + 64), Broadcast(x + 8));
             var a3 = IntegerDot.Accumulate(Vector256<int>.Zero, Vector256.Load(values + 96), Broadcast(x + 12));
@@ -101,7 +116,7 @@ internal sealed unsafe class Q8_0x8MatMul : InterleavedMatMul
         var blocks = Blocks;
         var xq = q.Values + ((long)token * Columns);
         var scales = q.Scales + ((long)token * Blocks);
-        var xsum = q.Sums + ((long)token * Blocks);
+        var offsets = q.ByteOffsets + ((long)token * Blocks);
         var g0 = group;
         var g1 = g0 + sectionBytes;
         var g2 = g1 + sectionBytes;
@@ -112,7 +127,7 @@ internal sealed unsafe class Q8_0x8MatMul : InterleavedMatMul
             var o = b * stride;
             PrefetchStreams(g0, g1, g2, g3, o + StreamPrefetchBytes, stride);
             var x = xq + (b * 32);
-            var offset = Vector256.Create(-128 * xsum[b]);
+            var offset = Vector256.Create(offsets[b]);
             Vector256<int> even0 = offset, even1 = offset, even2 = offset, even3 = offset;
             Vector256<int> odd0 = default, odd1 = default, odd2 = default, odd3 = default;
             for (var k = 0; k < 8; k += 2)
@@ -191,10 +206,10 @@ internal sealed unsafe class Q8_0x8MatMul : InterleavedMatMul
         var s1 = s0 + Blocks;
         var s2 = s1 + Blocks;
         var s3 = s2 + Blocks;
-        var sum0 = q.Sums + ((long)token * Blocks);
-        var sum1 = sum0 + Blocks;
-        var sum2 = sum1 + Blocks;
-        var sum3 = sum2 + Blocks;
+        var offset0 = q.ByteOffsets + ((long)token * Blocks);
+        var offset1 = offset0 + Blocks;
+        var offset2 = offset1 + Blocks;
+        var offset3 = offset2 + Blocks;
         Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
         Vector256<float> b0 = default, b1 = default, b2 = default, b3 = default;
         for (var b = 0; b < blocks; b++)
@@ -204,10 +219,10 @@ internal sealed unsafe class Q8_0x8MatMul : InterleavedMatMul
             var blockA = first + (b * stride);
             var blockB = second + (b * stride);
             var o = b * 32;
-            Vector256<int> d0 = Vector256.Create(-128 * sum0[b]), e0 = d0;
-            Vector256<int> d1 = Vector256.Create(-128 * sum1[b]), e1 = d1;
-            Vector256<int> d2 = Vector256.Create(-128 * sum2[b]), e2 = d2;
-            Vector256<int> d3 = Vector256.Create(-128 * sum3[b]), e3 = d3;
+            Vector256<int> d0 = Vector256.Create(offset0[b]), e0 = d0;
+            Vector256<int> d1 = Vector256.Create(offset1[b]), e1 = d1;
+            Vector256<int> d2 = Vector256.Create(offset2[b]), e2 = d2;
+            Vector256<int> d3 = Vector256.Create(offset3[b]), e3 = d3;
             for (var k = 0; k < 8; k++)
             {
                 var wA = Vector256.Load(blockA + InterleavedLayout.ScaleBytes + (k * 32));
@@ -263,19 +278,19 @@ internal sealed unsafe class Q8_0x8MatMul : InterleavedMatMul
         var s1 = s0 + Blocks;
         var s2 = s1 + Blocks;
         var s3 = s2 + Blocks;
-        var sum0 = q.Sums + ((long)token * Blocks);
-        var sum1 = sum0 + Blocks;
-        var sum2 = sum1 + Blocks;
-        var sum3 = sum2 + Blocks;
+        var offset0 = q.ByteOffsets + ((long)token * Blocks);
+        var offset1 = offset0 + Blocks;
+        var offset2 = offset1 + Blocks;
+        var offset3 = offset2 + Blocks;
         Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
         for (var b = 0; b < blocks; b++)
         {
             var block = group + (b * stride);
             var o = b * 32;
-            var d0 = Vector256.Create(-128 * sum0[b]);
-            var d1 = Vector256.Create(-128 * sum1[b]);
-            var d2 = Vector256.Create(-128 * sum2[b]);
-            var d3 = Vector256.Create(-128 * sum3[b]);
+            var d0 = Vector256.Create(offset0[b]);
+            var d1 = Vector256.Create(offset1[b]);
+            var d2 = Vector256.Create(offset2[b]);
+            var d3 = Vector256.Create(offset3[b]);
             for (var k = 0; k < 8; k++)
             {
                 var w = Vector256.Load(block + InterleavedLayout.ScaleBytes + (k * 32));

@@ -6,32 +6,42 @@ using Serving.Kernels.Tensors;
 
 namespace Serving.Kernels.Tests.Cpu;
 
-/// <summary>The Q4_0 kernel's 512-bit kernels with 16-bit partial sums (eight-token tiles, two-token sections):
-/// every output equals what the 256-bit kernels give it, bit for bit, and the partial sums cannot overflow.</summary>
-public sealed unsafe class Q4_0WideTileTests
+/// <summary>The interleaved kernels' wide forms (eight-token tiles, two-token sections; for Q4_0 on 512-bit vectors
+/// with 16-bit partial sums, for Q8_0 with two row groups scaled per 512-bit vector): every output equals what the
+/// four-token tiles and one-token kernels give it, bit for bit, and no partial sum can overflow.</summary>
+public sealed unsafe class WideKernelTests
 {
+    /// <summary>Both interleaved types, each with a block scale that selects each fp16 conversion
+    /// (<see cref="WithScaleForm"/>).</summary>
+    public static TheoryData<GgmlType, string> TypesAndScaleForms => new()
+    {
+        { GgmlType.Q4_0, "Normal" },
+        { GgmlType.Q4_0, "Finite" },
+        { GgmlType.Q4_0, "Any" },
+        { GgmlType.Q8_0, "Normal" },
+        { GgmlType.Q8_0, "Finite" },
+        { GgmlType.Q8_0, "Any" },
+    };
+
     /// <summary>104 rows (six group pairs and an odd group; three runs of four groups and one left) and token counts
     /// that leave no remainder, a four-token tile, one to three tokens after the tiles, and more than one 64-token
     /// block.</summary>
     [Theory]
-    [InlineData("Normal")]
-    [InlineData("Finite")]
-    [InlineData("Any")]
-    public void Eight_token_tiles_equal_four_token_tiles_and_single_tokens(string form)
+    [MemberData(nameof(TypesAndScaleForms))]
+    public void Eight_token_tiles_equal_four_token_tiles_and_single_tokens(GgmlType type, string form)
     {
         const int rows = 104;
         const int columns = 192;
-        using var weightBytes = Weights(rows, columns, seed: 41);
-        SetScaleForm(weightBytes, columns, row: 50, block: 3, form);
-        var weight = new WeightTensor("w", GgmlType.Q4_0, [rows, columns], (nint)weightBytes.Pointer, weightBytes.Length);
-        if (!Q4_0x8MatMul.WideSupported)
+        using var weightBytes = Weights(type, rows, columns, seed: 41);
+        var weight = WithScaleForm(type, weightBytes, rows, columns, row: 50, block: 3, form);
+        if (!WideSupported(type))
         {
-            Assert.Throws<PlatformNotSupportedException>(() => new Q4_0x8MatMul(weight, wide: true));
+            Assert.Throws<PlatformNotSupportedException>(() => Kernel(weight, wide: true));
             return;
         }
 
-        using var wide = new Q4_0x8MatMul(weight, wide: true);
-        using var narrow = new Q4_0x8MatMul(weight, wide: false);
+        using var wide = Kernel(weight, wide: true);
+        using var narrow = Kernel(weight, wide: false);
         Assert.Equal(form, wide.Scales.ToString());
         foreach (var tokens in new[] { 6, 7, 8, 13, 14, 16, 37, 72 })
         {
@@ -68,24 +78,21 @@ public sealed unsafe class Q4_0WideTileTests
     /// <summary>The two-token section kernel (decode of two or three sequences, or a short verification) gives
     /// every row what the one-token kernels give it, bit for bit, in each scale form.</summary>
     [Theory]
-    [InlineData("Normal")]
-    [InlineData("Finite")]
-    [InlineData("Any")]
-    public void Two_token_sections_equal_one_token_kernels(string form)
+    [MemberData(nameof(TypesAndScaleForms))]
+    public void Two_token_sections_equal_one_token_kernels(GgmlType type, string form)
     {
         const int rows = 104;
         const int columns = 160;
         const int sectionRows = 24;
-        using var weightBytes = Weights(rows, columns, seed: 43);
-        SetScaleForm(weightBytes, columns, row: 9, block: 2, form);
-        var weight = new WeightTensor("w", GgmlType.Q4_0, [rows, columns], (nint)weightBytes.Pointer, weightBytes.Length);
-        if (!Q4_0x8MatMul.WideSupported)
+        using var weightBytes = Weights(type, rows, columns, seed: 43);
+        var weight = WithScaleForm(type, weightBytes, rows, columns, row: 9, block: 2, form);
+        if (!WideSupported(type))
         {
             return;
         }
 
-        using var wide = new Q4_0x8MatMul(weight, wide: true);
-        using var narrow = new Q4_0x8MatMul(weight, wide: false);
+        using var wide = Kernel(weight, wide: true);
+        using var narrow = Kernel(weight, wide: false);
         Assert.Equal(form, wide.Scales.ToString());
         for (var tokens = 2; tokens <= ISectionedMatMulKernel.MaxTokens; tokens++)
         {
@@ -117,34 +124,41 @@ public sealed unsafe class Q4_0WideTileTests
         }
     }
 
-    /// <summary>The largest partial sums 4-bit weights allow: every nibble 15 (or 0) against activations that all
-    /// quantize to +127 or −127 puts 8 · 2 · 15 · 127 = 30,480 into a 16-bit lane; the outputs must still be the exact
-    /// products (a wrapped or saturated lane would be off by thousands).</summary>
-    [Fact]
-    public void Extreme_nibbles_and_activations_stay_exact()
+    /// <summary>The extremes each type allows, through the eight-token tile and the two tokens after it (the
+    /// two-token sections): for Q4_0 every nibble 15 (or 0) against activations that all quantize to +127 or −127
+    /// puts 8 · 2 · 15 · 127 = 30,480 into a 16-bit lane; for Q8_0 every byte 127 (or −128, stored +128-offset as 255
+    /// and 0). The outputs must still be the exact products (a wrapped or saturated lane would be off by thousands).</summary>
+    [Theory]
+    [InlineData(GgmlType.Q4_0)]
+    [InlineData(GgmlType.Q8_0)]
+    public void Extreme_weights_and_activations_stay_exact(GgmlType type)
     {
         const int rows = 32;
         const int columns = 128;
-        if (!Q4_0x8MatMul.WideSupported)
+        if (!WideSupported(type))
         {
             return;
         }
 
-        using var weightBytes = Weights(rows, columns, seed: 7);
-        var rowBytes = GgmlTypeInfo.ByteCount(GgmlType.Q4_0, columns);
+        // Per row parity: the stored bytes of every block and the weight value they stand for.
+        var (evenByte, oddByte, evenWeight, oddWeight, blockBytes) = type == GgmlType.Q4_0
+            ? ((byte)0xFF, (byte)0x00, 7.0, -8.0, Q4_0.BlockBytes)
+            : ((byte)127, (byte)0x80, 127.0, -128.0, Q8_0.BlockBytes);
+        using var weightBytes = Weights(type, rows, columns, seed: 7);
+        var rowBytes = GgmlTypeInfo.ByteCount(type, columns);
         for (var r = 0; r < rows; r++)
         {
             for (var b = 0; b < columns / 32; b++)
             {
-                var block = weightBytes.Pointer + (r * rowBytes) + (b * Q4_0.BlockBytes);
+                var block = weightBytes.Pointer + (r * rowBytes) + (b * blockBytes);
                 *(ushort*)block = BitConverter.HalfToUInt16Bits((Half)(0.25f * (1 + (r % 3))));
-                new Span<byte>(block + 2, 16).Fill(r % 2 == 0 ? (byte)0xFF : (byte)0x00);
+                new Span<byte>(block + 2, blockBytes - 2).Fill(r % 2 == 0 ? evenByte : oddByte);
             }
         }
 
-        var weight = new WeightTensor("w", GgmlType.Q4_0, [rows, columns], (nint)weightBytes.Pointer, weightBytes.Length);
-        using var kernel = new Q4_0x8MatMul(weight, wide: true);
-        const int tokens = 8;
+        var weight = new WeightTensor("w", type, [rows, columns], (nint)weightBytes.Pointer, weightBytes.Length);
+        using var kernel = Kernel(weight, wide: true);
+        const int tokens = 10;
         using var x = new NativeBuffer<float>(tokens * columns);
         for (var i = 0; i < tokens * columns; i++)
         {
@@ -160,31 +174,38 @@ public sealed unsafe class Q4_0WideTileTests
             Assert.Equal(t % 2 == 0 ? 127 : -127, quantized.Values[t * columns]);
             for (var r = 0; r < rows; r++)
             {
-                var expected = (r % 2 == 0 ? 7.0 : -8.0) * quantized.Values[t * columns] * columns * 0.25 * (1 + (r % 3)) * quantized.Scales[t * columns / 32];
+                var expected = (r % 2 == 0 ? evenWeight : oddWeight) * quantized.Values[t * columns] * columns * 0.25 * (1 + (r % 3)) * quantized.Scales[t * columns / 32];
                 Assert.True(Math.Abs(y.Pointer[(t * rows) + r] - expected) <= 1e-6 * Math.Abs(expected), $"token {t} row {r}: {y.Pointer[(t * rows) + r]} vs {expected}");
             }
         }
     }
 
-    private static NativeBuffer<byte> Weights(int rows, int columns, ulong seed)
+    private static bool WideSupported(GgmlType type) => type == GgmlType.Q4_0 ? Q4_0x8MatMul.WideSupported : Q8_0x8MatMul.WideSupported;
+
+    private static InterleavedMatMul Kernel(WeightTensor weight, bool wide) =>
+        weight.Type == GgmlType.Q4_0 ? new Q4_0x8MatMul(weight, wide) : new Q8_0x8MatMul(weight, wide);
+
+    private static NativeBuffer<byte> Weights(GgmlType type, int rows, int columns, ulong seed)
     {
-        var tensor = new SyntheticTensor("w", GgmlType.Q4_0, [rows, columns], SyntheticTensorKind.Matrix, seed);
+        var tensor = new SyntheticTensor("w", type, [rows, columns], SyntheticTensorKind.Matrix, seed);
         var bytes = new NativeBuffer<byte>(tensor.ByteLength);
         SyntheticModel.Fill(tensor, new Span<byte>(bytes.Pointer, (int)tensor.ByteLength));
         return bytes;
     }
 
     /// <summary>Gives one block the scale that makes the kernel use <paramref name="form"/>'s conversion: zero
-    /// (Normal, rewritten at repack), a subnormal (Finite) or an infinity (Any).</summary>
-    private static void SetScaleForm(NativeBuffer<byte> weights, int columns, int row, int block, string form)
+    /// (Normal, rewritten at repack), a subnormal (Finite) or an infinity (Any); returns the matrix.</summary>
+    private static WeightTensor WithScaleForm(GgmlType type, NativeBuffer<byte> weights, int rows, int columns, int row, int block, string form)
     {
-        var rowBytes = GgmlTypeInfo.ByteCount(GgmlType.Q4_0, columns);
-        *(ushort*)(weights.Pointer + (row * rowBytes) + (block * Q4_0.BlockBytes)) = form switch
+        var rowBytes = GgmlTypeInfo.ByteCount(type, columns);
+        var blockBytes = type == GgmlType.Q4_0 ? Q4_0.BlockBytes : Q8_0.BlockBytes;
+        *(ushort*)(weights.Pointer + (row * rowBytes) + (block * blockBytes)) = form switch
         {
             "Finite" => 0x0003,
             "Any" => BitConverter.HalfToUInt16Bits(Half.PositiveInfinity),
             _ => 0,
         };
+        return new WeightTensor("w", type, [rows, columns], (nint)weights.Pointer, weights.Length);
     }
 
     private static bool SameBits(float a, float b) => BitConverter.SingleToInt32Bits(a) == BitConverter.SingleToInt32Bits(b);
