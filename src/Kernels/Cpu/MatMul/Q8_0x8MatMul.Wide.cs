@@ -31,7 +31,10 @@ internal sealed unsafe partial class Q8_0x8MatMul
     /// accumulated as one 512-bit vector. The integer sums are exact whatever the order, and each output's scaling is
     /// <see cref="Group4{TScales}"/>'s operations on the same values, so the outputs are bit-identical to it. The
     /// four-token tile spent about as many instructions around its products as on them (`bench kernels --tokens 32`:
-    /// 52 % of the int8 rate, against 82 % for Q4_0's eight-token tile).
+    /// 52 % of the int8 rate, against 82 % for Q4_0's eight-token tile). The float sums accumulate in the output rows
+    /// (zeroed first, as a register accumulator starts), not in registers: with eight 512-bit accumulators held too,
+    /// the JIT moved half of the sixteen int32 sums through two registers around every vpdpbusd, and the tile gained
+    /// 3–6 % instead of 13–15 % (one core, 32 tokens).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Group8Pair<TScales>(byte* first, byte* second, QuantizedActivations q, int token, float* y, int ldy, byte* prefetch, int prefetchLines)
