@@ -31,10 +31,9 @@ internal sealed unsafe partial class Q8_0x8MatMul
     /// accumulated as one 512-bit vector. The integer sums are exact whatever the order, and each output's scaling is
     /// <see cref="Group4{TScales}"/>'s operations on the same values, so the outputs are bit-identical to it. The
     /// four-token tile spent about as many instructions around its products as on them (`bench kernels --tokens 32`:
-    /// 52 % of the int8 rate, against 82 % for Q4_0's eight-token tile). The float sums accumulate in the output rows
-    /// (zeroed first, as a register accumulator starts), not in registers: with eight 512-bit accumulators held too,
-    /// the JIT moved half of the sixteen int32 sums through two registers around every vpdpbusd, and the tile gained
-    /// 3–6 % instead of 13–15 % (one core, 32 tokens).
+    /// 52 % of the int8 rate, against 82 % for Q4_0's eight-token tile). With the eight 512-bit float sums also in
+    /// registers, the JIT moves half of the sixteen int32 sums through two low registers around every vpdpbusd; keeping
+    /// the float sums in the output rows instead removes those moves but made the tile 4–6 % slower (one core).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Group8Pair<TScales>(byte* first, byte* second, QuantizedActivations q, int token, float* y, int ldy, byte* prefetch, int prefetchLines)
@@ -46,10 +45,8 @@ internal sealed unsafe partial class Q8_0x8MatMul
         var xq = q.Values + ((long)token * columns);
         var xs = q.Scales + ((long)token * blocks);
         var offsets = q.ByteOffsets + ((long)token * blocks);
-        for (var t = 0; t < 8; t++)
-        {
-            Vector512<float>.Zero.Store(y + (t * ldy));
-        }
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        Vector512<float> a4 = default, a5 = default, a6 = default, a7 = default;
 
         for (var b = 0; b < blocks; b++)
         {
@@ -78,15 +75,24 @@ internal sealed unsafe partial class Q8_0x8MatMul
             }
 
             var scale = TScales.Load8(first + (b * stride), 0).ToVector512Unsafe().WithUpper(TScales.Load8(second + (b * stride), 0));
-            Scaled(d0, e0, scale, xs[b], y).Store(y);
-            Scaled(d1, e1, scale, xs[blocks + b], y + ldy).Store(y + ldy);
-            Scaled(d2, e2, scale, xs[(2 * blocks) + b], y + (2 * ldy)).Store(y + (2 * ldy));
-            Scaled(d3, e3, scale, xs[(3 * blocks) + b], y + (3 * ldy)).Store(y + (3 * ldy));
-            Scaled(d4, e4, scale, xs[(4 * blocks) + b], y + (4 * ldy)).Store(y + (4 * ldy));
-            Scaled(d5, e5, scale, xs[(5 * blocks) + b], y + (5 * ldy)).Store(y + (5 * ldy));
-            Scaled(d6, e6, scale, xs[(6 * blocks) + b], y + (6 * ldy)).Store(y + (6 * ldy));
-            Scaled(d7, e7, scale, xs[(7 * blocks) + b], y + (7 * ldy)).Store(y + (7 * ldy));
+            a0 = Scaled(d0, e0, scale, xs[b], a0);
+            a1 = Scaled(d1, e1, scale, xs[blocks + b], a1);
+            a2 = Scaled(d2, e2, scale, xs[(2 * blocks) + b], a2);
+            a3 = Scaled(d3, e3, scale, xs[(3 * blocks) + b], a3);
+            a4 = Scaled(d4, e4, scale, xs[(4 * blocks) + b], a4);
+            a5 = Scaled(d5, e5, scale, xs[(5 * blocks) + b], a5);
+            a6 = Scaled(d6, e6, scale, xs[(6 * blocks) + b], a6);
+            a7 = Scaled(d7, e7, scale, xs[(7 * blocks) + b], a7);
         }
+
+        a0.Store(y);
+        a1.Store(y + ldy);
+        a2.Store(y + (2 * ldy));
+        a3.Store(y + (3 * ldy));
+        a4.Store(y + (4 * ldy));
+        a5.Store(y + (5 * ldy));
+        a6.Store(y + (6 * ldy));
+        a7.Store(y + (7 * ldy));
     }
 
     protected override void Group2x4(byte* group, long sectionBytes, QuantizedActivations q, int token, float* y, int ldy, int sectionRows)
@@ -188,10 +194,6 @@ internal sealed unsafe partial class Q8_0x8MatMul
 
     /// <summary>Two row groups' block sums for one token (<paramref name="low"/> the first eight rows) converted,
     /// scaled and added to the accumulator, in <see cref="Group4{TScales}"/>'s order of operations.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Scaled(Vector256<int> low, Vector256<int> high, Vector512<float> scale, float activationScale, float* acc) =>
-        Scaled(low, high, scale, activationScale, Vector512.Load(acc));
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Scaled(Vector256<int> low, Vector256<int> high, Vector512<float> scale, float activationScale, Vector512<float> acc) =>
         Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(low.ToVector512Unsafe().WithUpper(high)), scale * Vector512.Create(activationScale), acc);
