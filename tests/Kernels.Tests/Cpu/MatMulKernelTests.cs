@@ -293,6 +293,7 @@ public sealed unsafe class MatMulKernelTests
 
             Assert.Equal(sum, quantized.Sums[b]);
             Assert.Equal(-8 * sum, quantized.NibbleOffsets[b]);
+            Assert.Equal(-128 * sum, quantized.ByteOffsets[b]);
         }
     }
 }

@@ -91,5 +91,6 @@ public sealed unsafe class QuantizedActivationsTests
         Assert.Equal(BitConverter.SingleToInt32Bits(max / 127f), BitConverter.SingleToInt32Bits(q.Scales[block]));
         Assert.Equal(sum, q.Sums[block]);
         Assert.Equal(-8 * sum, q.NibbleOffsets[block]);
+        Assert.Equal(-128 * sum, q.ByteOffsets[block]);
     }
 }

@@ -47,7 +47,6 @@ internal sealed unsafe partial class Q8_0x8MatMul
         var offsets = q.ByteOffsets + ((long)token * blocks);
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
         Vector512<float> a4 = default, a5 = default, a6 = default, a7 = default;
-
         for (var b = 0; b < blocks; b++)
         {
             PrefetchShare(prefetch, prefetchLines, b, blocks);
