@@ -24,8 +24,11 @@ internal static class LatencyBenchmark
 
     private static readonly TimeSpan MaxWarmUp = TimeSpan.FromSeconds(20);
 
-    public static LatencyResult Run(LoadedModel model, double loadSeconds, int promptTokens, int genTokens, int threads, DenseBackend backend, KvCacheDataType kvDataType)
+    /// <summary>Warms the runner up once, then measures <paramref name="iterations"/> times (the prompt, then decode
+    /// rounds from its end), each iteration against its own probes.</summary>
+    public static IReadOnlyList<LatencyResult> Run(LoadedModel model, double loadSeconds, int promptTokens, int genTokens, int iterations, int threads, DenseBackend backend, KvCacheDataType kvDataType)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(iterations, 1);
         var config = model.Config;
         var context = promptTokens + genTokens + 1;
         if (context > config.MaxPositions)
@@ -69,47 +72,53 @@ internal static class LatencyBenchmark
             }
         }
 
-        var int8Before = Int8ComputeProbe.Measure(threads: threads);
-        var watch = Stopwatch.StartNew();
-        Prefill(runner, step, prompt, blockTable, logits);
-        var prefillSeconds = watch.Elapsed.TotalSeconds;
-        var int8After = Int8ComputeProbe.Measure(threads: threads);
-
-        // Decode in rounds, each between two bandwidth probes, so every round is compared with the bandwidth the
-        // machine had at that moment.
-        var rounds = Math.Min(Rounds, genTokens);
-        var bandwidths = new double[rounds];
-        var speeds = new double[rounds];
-        var position = promptTokens;
-        var decodeSeconds = 0.0;
-        for (var r = 0; r < rounds; r++)
+        var results = new LatencyResult[iterations];
+        for (var iteration = 0; iteration < iterations; iteration++)
         {
-            var count = (genTokens / rounds) + (r < genTokens % rounds ? 1 : 0);
-            var before = bandwidth.Measure(ProbeRepeats);
-            watch.Restart();
-            Decode(runner, step, position, count, blockTable, logits);
-            var seconds = watch.Elapsed.TotalSeconds;
-            var after = bandwidth.Measure(ProbeRepeats);
-            position += count;
-            decodeSeconds += seconds;
-            speeds[r] = count / seconds;
-            bandwidths[r] = (before + after) / 2;
+            var int8Before = Int8ComputeProbe.Measure(threads: threads);
+            var watch = Stopwatch.StartNew();
+            Prefill(runner, step, prompt, blockTable, logits);
+            var prefillSeconds = watch.Elapsed.TotalSeconds;
+            var int8After = Int8ComputeProbe.Measure(threads: threads);
+
+            // Decode in rounds, each between two bandwidth probes, so every round is compared with the bandwidth the
+            // machine had at that moment.
+            var rounds = Math.Min(Rounds, genTokens);
+            var bandwidths = new double[rounds];
+            var speeds = new double[rounds];
+            var position = promptTokens;
+            var decodeSeconds = 0.0;
+            for (var r = 0; r < rounds; r++)
+            {
+                var count = (genTokens / rounds) + (r < genTokens % rounds ? 1 : 0);
+                var before = bandwidth.Measure(ProbeRepeats);
+                watch.Restart();
+                Decode(runner, step, position, count, blockTable, logits);
+                var seconds = watch.Elapsed.TotalSeconds;
+                var after = bandwidth.Measure(ProbeRepeats);
+                position += count;
+                decodeSeconds += seconds;
+                speeds[r] = count / seconds;
+                bandwidths[r] = (before + after) / 2;
+            }
+
+            results[iteration] = new LatencyResult
+            {
+                Model = model.Source,
+                LoadSeconds = loadSeconds,
+                PromptTokens = promptTokens,
+                GeneratedTokens = genTokens,
+                PromptTokensPerSecond = promptTokens / prefillSeconds,
+                DecodeTokensPerSecond = genTokens / decodeSeconds,
+                WeightBytesPerToken = MatrixTensors(model.Weights).Sum(t => t.ByteLength),
+                MatrixParameters = MatrixTensors(model.Weights).Sum(t => t.ElementCount),
+                Bandwidths = bandwidths,
+                RoundTokensPerSecond = speeds,
+                Int8OpsPerSecond = (int8Before + int8After) / 2,
+            };
         }
 
-        return new LatencyResult
-        {
-            Model = model.Source,
-            LoadSeconds = loadSeconds,
-            PromptTokens = promptTokens,
-            GeneratedTokens = genTokens,
-            PromptTokensPerSecond = promptTokens / prefillSeconds,
-            DecodeTokensPerSecond = genTokens / decodeSeconds,
-            WeightBytesPerToken = MatrixTensors(model.Weights).Sum(t => t.ByteLength),
-            MatrixParameters = MatrixTensors(model.Weights).Sum(t => t.ElementCount),
-            Bandwidths = bandwidths,
-            RoundTokensPerSecond = speeds,
-            Int8OpsPerSecond = (int8Before + int8After) / 2,
-        };
+        return results;
     }
 
     private static IEnumerable<WeightTensor> MatrixTensors(ModelWeights weights) =>

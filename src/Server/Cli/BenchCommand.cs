@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using Serving.Kernels.Runner;
 using Serving.Server.Benchmarks;
+using Serving.Server.Benchmarks.Serve;
 
 namespace Serving.Server.Cli;
 
@@ -16,9 +17,10 @@ internal static class BenchCommand
         var threads = new Option<int>("--threads") { Description = "Kernel threads (0: one per core)", DefaultValueFactory = _ => 0 };
         var backend = new Option<DenseBackend>("--backend") { Description = "Dense segments on our kernels (native), ONNX Runtime (onnx), or chosen per step (auto)", DefaultValueFactory = _ => DenseBackend.Native };
         var kvType = KvCacheDtypeOption.Create();
+        var iterations = new Option<int>("--iterations") { Description = "Measurements in one process after one warm-up, each against its own probes; more than one adds their medians", DefaultValueFactory = _ => 1 };
         var latency = new Command("latency", "Prompt processing and single-stream decode speed, with bandwidth and int8 ceilings measured in the same run")
         {
-            model, promptTokens, genTokens, threads, backend, kvType,
+            model, promptTokens, genTokens, threads, backend, kvType, iterations,
         };
         latency.SetAction(result =>
         {
@@ -26,24 +28,36 @@ internal static class BenchCommand
             var logger = logging.CreateLogger("bench");
             try
             {
-                if (result.GetValue(promptTokens) < 1 || result.GetValue(genTokens) < 1)
+                if (result.GetValue(promptTokens) < 1 || result.GetValue(genTokens) < 1 || result.GetValue(iterations) < 1)
                 {
-                    throw new ArgumentException("--prompt-tokens and --gen-tokens must be at least 1");
+                    throw new ArgumentException("--prompt-tokens, --gen-tokens and --iterations must be at least 1");
                 }
 
                 var watch = Stopwatch.StartNew();
                 using var loaded = ModelSource.Open(result.GetValue(model), null, logger);
                 var load = watch.Elapsed.TotalSeconds;
                 var kv = KvCacheDataTypes.Resolve(result.GetValue(kvType), loaded.Weights);
-                var r = LatencyBenchmark.Run(loaded, load, result.GetValue(promptTokens), result.GetValue(genTokens), result.GetValue(threads), result.GetValue(backend), kv);
-                Console.WriteLine($"model: {r.Model}");
+                var runs = LatencyBenchmark.Run(loaded, load, result.GetValue(promptTokens), result.GetValue(genTokens), result.GetValue(iterations), result.GetValue(threads), result.GetValue(backend), kv);
+                var first = runs[0];
+                Console.WriteLine($"model: {first.Model}");
                 Console.WriteLine($"backend: {result.GetValue(backend)}; KV cache: {kv}");
-                Console.WriteLine($"load: {r.LoadSeconds:F2} s");
-                Console.WriteLine($"prompt: {r.PromptTokens} tokens at {r.PromptTokensPerSecond:F1} tok/s ({r.PromptComputeFraction:P0} of the int8 compute ceiling {r.PromptComputeCeilingTokensPerSecond:F1} tok/s)");
-                Console.WriteLine($"decode: {r.GeneratedTokens} tokens at {r.DecodeTokensPerSecond:F1} tok/s ({r.DecodeRooflineFraction:P0} of the bandwidth roofline, median of {r.Bandwidths.Count} rounds)");
-                Console.WriteLine($"decode rounds: {string.Join(", ", r.RoundTokensPerSecond.Select((t, i) => $"{t:F1} tok/s at {r.Bandwidths[i] / 1e9:F1} GB/s"))}");
-                Console.WriteLine($"weights read per token: {r.WeightBytesPerToken / 1e6:F1} MB; matrix parameters: {r.MatrixParameters / 1e6:F1} M");
-                Console.WriteLine($"measured: read bandwidth {r.MedianBandwidth / 1e9:F1} GB/s (median), int8 {r.Int8OpsPerSecond / 1e9:F0} Gop/s");
+                Console.WriteLine($"load: {first.LoadSeconds:F2} s");
+                Console.WriteLine($"weights read per token: {first.WeightBytesPerToken / 1e6:F1} MB; matrix parameters: {first.MatrixParameters / 1e6:F1} M");
+                for (var i = 0; i < runs.Count; i++)
+                {
+                    if (runs.Count > 1)
+                    {
+                        Console.WriteLine($"iteration {i + 1} of {runs.Count}:");
+                    }
+
+                    PrintLatency(runs[i]);
+                }
+
+                if (runs.Count > 1)
+                {
+                    PrintLatencySummary(runs);
+                }
+
                 return 0;
             }
             catch (Exception e) when (e is ArgumentException or IOException or Kernels.Formats.ModelFormatException)
@@ -53,6 +67,25 @@ internal static class BenchCommand
             }
         });
         return new Command("bench", "Benchmarks") { latency, Throughput(), KernelsCommand(), BenchServeCommand.Create() };
+    }
+
+    private static void PrintLatency(LatencyResult r)
+    {
+        Console.WriteLine($"prompt: {r.PromptTokens} tokens at {r.PromptTokensPerSecond:F1} tok/s ({r.PromptComputeFraction:P0} of the int8 compute ceiling {r.PromptComputeCeilingTokensPerSecond:F1} tok/s)");
+        Console.WriteLine($"decode: {r.GeneratedTokens} tokens at {r.DecodeTokensPerSecond:F1} tok/s ({r.DecodeRooflineFraction:P0} of the bandwidth roofline, median of {r.Bandwidths.Count} rounds)");
+        Console.WriteLine($"decode rounds: {string.Join(", ", r.RoundTokensPerSecond.Select((t, i) => $"{t:F1} tok/s at {r.Bandwidths[i] / 1e9:F1} GB/s"))}");
+        Console.WriteLine($"measured: read bandwidth {r.MedianBandwidth / 1e9:F1} GB/s (median), int8 {r.Int8OpsPerSecond / 1e9:F0} Gop/s");
+    }
+
+    /// <summary>Medians over iterations, with the range of each fraction: on shared machines single iterations drift
+    /// with the machine's phase, so a figure is only as good as the spread beside it.</summary>
+    private static void PrintLatencySummary(IReadOnlyList<LatencyResult> runs)
+    {
+        var decode = runs.Select(r => r.DecodeTokensPerSecond).ToArray();
+        var decodeFraction = runs.Select(r => r.DecodeRooflineFraction).ToArray();
+        var prompt = runs.Select(r => r.PromptTokensPerSecond).ToArray();
+        var promptFraction = runs.Select(r => r.PromptComputeFraction).ToArray();
+        Console.WriteLine($"median of {runs.Count} iterations: decode {SampleStatistics.Median(decode):F1} tok/s, {SampleStatistics.Median(decodeFraction):P0} of the bandwidth roofline (iterations {decodeFraction.Min():P0} to {decodeFraction.Max():P0}); prompt {SampleStatistics.Median(prompt):F1} tok/s, {SampleStatistics.Median(promptFraction):P0} of the int8 compute ceiling (iterations {promptFraction.Min():P0} to {promptFraction.Max():P0})");
     }
 
     private static Command KernelsCommand()

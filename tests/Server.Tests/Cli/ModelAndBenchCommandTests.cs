@@ -55,6 +55,22 @@ public sealed class ModelAndBenchCommandTests : IDisposable
         Assert.Matches(@"prompt: 64 tokens at [0-9.]+ tok/s \([0-9]+ ?% of the int8 compute ceiling", result.StdOut);
         Assert.Matches(@"decode: 16 tokens at [0-9.]+ tok/s \([0-9]+ ?% of the bandwidth roofline", result.StdOut);
         Assert.Matches(@"read bandwidth [0-9.]+ GB/s", result.StdOut);
+        Assert.DoesNotContain("iteration", result.StdOut, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Bench_latency_repeats_its_measurement_and_adds_medians()
+    {
+        var result = await ServingProcess.RunAsync("bench", "latency", "--prompt-tokens", "32", "--gen-tokens", "8", "--iterations", "3");
+        Assert.True(result.ExitCode == 0, result.StdErr);
+        var lines = result.StdOut.Split('\n');
+        Assert.Equal(["iteration 1 of 3:", "iteration 2 of 3:", "iteration 3 of 3:"], lines.Where(l => l.StartsWith("iteration", StringComparison.Ordinal)).Select(l => l.Trim()));
+        Assert.Equal(3, lines.Count(l => l.StartsWith("decode: 8 tokens at", StringComparison.Ordinal)));
+        Assert.Equal(3, lines.Count(l => l.StartsWith("prompt: 32 tokens at", StringComparison.Ordinal)));
+        Assert.Matches(@"median of 3 iterations: decode [0-9.]+ tok/s, [0-9]+ ?% of the bandwidth roofline \(iterations [0-9]+ ?% to [0-9]+ ?%\); prompt [0-9.]+ tok/s, [0-9]+ ?% of the int8 compute ceiling \(iterations [0-9]+ ?% to [0-9]+ ?%\)", result.StdOut);
+        var bad = await ServingProcess.RunAsync("bench", "latency", "--iterations", "0");
+        Assert.Equal(1, bad.ExitCode);
+        Assert.Contains("--iterations must be at least 1", bad.StdErr, StringComparison.Ordinal);
     }
 
     [Fact]
