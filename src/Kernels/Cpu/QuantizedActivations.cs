@@ -16,6 +16,7 @@ internal sealed unsafe class QuantizedActivations : IDisposable
     private readonly NativeBuffer<int> _sums;
     private readonly NativeBuffer<int> _nibbleOffsets;
     private readonly NativeBuffer<int> _byteOffsets;
+    private readonly NativeBuffer<short> _halfSums;
 
     public QuantizedActivations(int maxTokens, int maxColumns)
     {
@@ -26,6 +27,7 @@ internal sealed unsafe class QuantizedActivations : IDisposable
         _sums = new NativeBuffer<int>((long)maxTokens * maxColumns / 32);
         _nibbleOffsets = new NativeBuffer<int>((long)maxTokens * maxColumns / 32);
         _byteOffsets = new NativeBuffer<int>((long)maxTokens * maxColumns / 32);
+        _halfSums = new NativeBuffer<short>((long)maxTokens * maxColumns / 16);
     }
 
     public int MaxTokens { get; }
@@ -47,6 +49,10 @@ internal sealed unsafe class QuantizedActivations : IDisposable
     /// for the same reason as <see cref="NibbleOffsets"/>.</summary>
     public int* ByteOffsets => _byteOffsets.Pointer;
 
+    /// <summary>The integer sum of each half block (16 values; two per block, in order): Q6_K scales every 16
+    /// weights separately, so its −32 offset comes back out per half block.</summary>
+    public short* HalfSums => _halfSums.Pointer;
+
     /// <summary>Quantizes <paramref name="tokens"/> rows of <paramref name="columns"/> floats (row stride = columns).</summary>
     public void Quantize(float* x, int tokens, int columns) => Quantize(x, 0, tokens, columns);
 
@@ -61,11 +67,17 @@ internal sealed unsafe class QuantizedActivations : IDisposable
         {
             if (Avx2.IsSupported)
             {
-                QuantizeBlockAvx2(x + (b * 32), Values + (b * 32), out Scales[b], out Sums[b]);
+                QuantizeBlockAvx2(x + (b * 32), Values + (b * 32), out Scales[b], out var low, out var high);
+                HalfSums[2 * b] = (short)low;
+                HalfSums[(2 * b) + 1] = (short)high;
+                Sums[b] = low + high;
             }
             else
             {
-                QuantizeBlockScalar(x + (b * 32), Values + (b * 32), out Scales[b], out Sums[b]);
+                QuantizeBlockScalar(x + (b * 32), Values + (b * 32), out Scales[b], out var low, out var high);
+                HalfSums[2 * b] = (short)low;
+                HalfSums[(2 * b) + 1] = (short)high;
+                Sums[b] = low + high;
             }
 
             NibbleOffsets[b] = -8 * Sums[b];
@@ -80,9 +92,10 @@ internal sealed unsafe class QuantizedActivations : IDisposable
         _sums.Dispose();
         _nibbleOffsets.Dispose();
         _byteOffsets.Dispose();
+        _halfSums.Dispose();
     }
 
-    private static void QuantizeBlockAvx2(float* src, sbyte* dst, out float scale, out int sum)
+    private static void QuantizeBlockAvx2(float* src, sbyte* dst, out float scale, out int lowSum, out int highSum)
     {
         var v0 = Avx.LoadVector256(src);
         var v1 = Avx.LoadVector256(src + 8);
@@ -102,7 +115,8 @@ internal sealed unsafe class QuantizedActivations : IDisposable
         var q1 = Avx.ConvertToVector256Int32(v1 * id);
         var q2 = Avx.ConvertToVector256Int32(v2 * id);
         var q3 = Avx.ConvertToVector256Int32(v3 * id);
-        sum = Vector256.Sum(q0 + q1 + q2 + q3);
+        lowSum = Vector256.Sum(q0 + q1);
+        highSum = Vector256.Sum(q2 + q3);
 
         // packs interleave the 128-bit lanes; the final permute puts the 32 bytes back in element order.
         var p01 = Avx2.PackSignedSaturate(q0, q1);
@@ -112,7 +126,7 @@ internal sealed unsafe class QuantizedActivations : IDisposable
         Avx.Store(dst, ordered.AsSByte());
     }
 
-    private static void QuantizeBlockScalar(float* src, sbyte* dst, out float scale, out int sum)
+    private static void QuantizeBlockScalar(float* src, sbyte* dst, out float scale, out int lowSum, out int highSum)
     {
         var max = 0f;
         for (var i = 0; i < 32; i++)
@@ -122,12 +136,20 @@ internal sealed unsafe class QuantizedActivations : IDisposable
 
         scale = max / 127f;
         var id = max != 0 ? 127f / max : 0f;
-        sum = 0;
+        lowSum = 0;
+        highSum = 0;
         for (var i = 0; i < 32; i++)
         {
             var q = (int)MathF.Round(src[i] * id, MidpointRounding.ToEven);
             dst[i] = (sbyte)q;
-            sum += q;
+            if (i < 16)
+            {
+                lowSum += q;
+            }
+            else
+            {
+                highSum += q;
+            }
         }
     }
 }

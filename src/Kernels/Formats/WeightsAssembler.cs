@@ -54,10 +54,18 @@ internal sealed class WeightsAssembler(ModelConfig config, TensorNaming naming, 
         {
             throw new ModelFormatException(
                 $"{source}: tensor '{name}' is stored as {tensor.Type}, which the model runner cannot execute " +
-                "(weight matrices must be F32, F16, BF16, Q8_0 or Q4_0)");
+                "(weight matrices must be F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K or Q6_K)");
         }
 
-        return CheckShape(tensor, [rows, columns]);
+        CheckShape(tensor, [rows, columns]);
+        var block = GgmlTypeInfo.BlockSize(tensor.Type);
+        if (columns % block != 0)
+        {
+            throw new ModelFormatException(
+                $"{source}: tensor '{name}' is stored as {tensor.Type}, whose blocks of {block} weights do not divide its rows of {columns}");
+        }
+
+        return tensor;
     }
 
     private WeightTensor Vector(string name, long length)

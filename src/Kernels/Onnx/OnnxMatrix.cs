@@ -5,7 +5,7 @@ namespace Serving.Kernels.Onnx;
 /// <summary>How a weight matrix is lowered to ONNX Runtime.</summary>
 internal enum MatrixLowering
 {
-    /// <summary>fp32 <c>Gemm</c> with transB = 1 straight on our <c>[out, in]</c> rows.</summary>
+    /// <summary>fp32 <c>Gemm</c> with transB = 1 on our <c>[out, in]</c> rows (widened once where stored narrower).</summary>
     Gemm,
 
     /// <summary><c>com.microsoft.MatMulNBits</c>, 4 bits, blocks of 32, default zero point 8 (Q4_0's offset).</summary>
@@ -45,6 +45,10 @@ internal sealed record OnnxMatrix(string Name, long Rows, long Columns, MatrixLo
             // fp16/bf16 are widened to fp32 once (twice the bytes of the stored matrix): exact, and MLAS' fp32 GEMM
             // is its fastest dense path on CPUs without fp16 arithmetic.
             GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 => MatrixLowering.Gemm,
+
+            // k-quants have per-sub-block minimums (Q4_K, Q5_K) or 6-bit values (Q6_K), which MatMulNBits' integer
+            // zero points and 4/8-bit codes cannot hold exactly; their fp32 values are.
+            GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K => MatrixLowering.Gemm,
             _ => throw new NotSupportedException($"tensor {weight.Name}: no ONNX lowering for type {weight.Type}"),
         };
         return new OnnxMatrix(name, weight.Rows, weight.Columns, lowering);

@@ -54,6 +54,15 @@ public static class TensorReader
             case GgmlType.Q4_0:
                 Q4_0.Dequantize(bytes, dst);
                 break;
+            case GgmlType.Q4_K:
+                Q4_K.Dequantize(bytes, dst);
+                break;
+            case GgmlType.Q5_K:
+                Q5_K.Dequantize(bytes, dst);
+                break;
+            case GgmlType.Q6_K:
+                Q6_K.Dequantize(bytes, dst);
+                break;
             default:
                 throw new NotSupportedException($"tensor {tensor.Name}: type {tensor.Type} cannot be read as fp32");
         }

@@ -38,7 +38,8 @@ public static class GgmlTypeInfo
 
     /// <summary>Whether the model runner can execute matrices stored in this type.</summary>
     public static bool IsSupportedWeightType(GgmlType type) =>
-        type is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 or GgmlType.Q8_0 or GgmlType.Q4_0;
+        type is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 or GgmlType.Q8_0 or GgmlType.Q4_0
+            or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K;
 
     /// <summary>Bytes that <paramref name="elements"/> elements of <paramref name="type"/> occupy, or -1 when the
     /// count is not a whole number of blocks.</summary>

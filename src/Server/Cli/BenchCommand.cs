@@ -90,7 +90,7 @@ internal static class BenchCommand
 
     private static Command KernelsCommand()
     {
-        var dtype = new Option<string>("--dtype") { Description = "Weight type of the matrices: q4_0, q8_0 or f16", DefaultValueFactory = _ => "q4_0" };
+        var dtype = new Option<string>("--dtype") { Description = "Weight type of the matrices: q4_0, q8_0, q4_k, q5_k, q6_k or f16", DefaultValueFactory = _ => "q4_0" };
         var tokens = new Option<int>("--tokens") { Description = "Tokens per matrix product (1: single-stream decode)", DefaultValueFactory = _ => 1 };
         var layers = new Option<int>("--layers") { Description = "TinyLlama-1.1B layers of random weights (22, the whole model, ≈ 580 MB at Q4_0: with fewer, the L3 cache keeps part of the weights between passes and one-token rates read 10–30 % high)", DefaultValueFactory = _ => 22 };
         var rounds = new Option<int>("--rounds") { Description = "Rounds, each after its own bandwidth and int8 probes", DefaultValueFactory = _ => 6 };
@@ -115,8 +115,11 @@ internal static class BenchCommand
                 {
                     "Q4_0" => Kernels.Tensors.GgmlType.Q4_0,
                     "Q8_0" => Kernels.Tensors.GgmlType.Q8_0,
+                    "Q4_K" => Kernels.Tensors.GgmlType.Q4_K,
+                    "Q5_K" => Kernels.Tensors.GgmlType.Q5_K,
+                    "Q6_K" => Kernels.Tensors.GgmlType.Q6_K,
                     "F16" => Kernels.Tensors.GgmlType.F16,
-                    _ => throw new ArgumentException($"--dtype must be q4_0, q8_0 or f16, not '{result.GetValue(dtype)}'"),
+                    _ => throw new ArgumentException($"--dtype must be q4_0, q8_0, q4_k, q5_k, q6_k or f16, not '{result.GetValue(dtype)}'"),
                 };
                 if (result.GetValue(tokens) < 1 || result.GetValue(layers) < 1 || result.GetValue(rounds) < 1 || result.GetValue(repeats) < 1 || result.GetValue(context) < 0)
                 {

@@ -11,7 +11,7 @@ internal static class ModelCommand
     public static Command Create()
     {
         var preset = new Option<string>("--preset") { Description = $"Model shape: {string.Join(", ", SyntheticPreset.Names)}", Required = true };
-        var dtype = new Option<string>("--dtype") { Description = "Weight type of the matrices: q4_0, q8_0, f16, bf16, f32", DefaultValueFactory = _ => "q4_0" };
+        var dtype = new Option<string>("--dtype") { Description = "Weight type of the matrices: q4_0, q8_0, q4_k, q5_k, q6_k, f16, bf16, f32", DefaultValueFactory = _ => "q4_0" };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the random weights", DefaultValueFactory = _ => 0 };
         var output = new Option<string>("--out") { Description = "GGUF file to write", Required = true };
         var create = new Command("create", "Write a random-weight model of a real shape (for size and speed work)") { preset, dtype, seed, output };
@@ -41,9 +41,12 @@ internal static class ModelCommand
     {
         "q4_0" => GgmlType.Q4_0,
         "q8_0" => GgmlType.Q8_0,
+        "q4_k" => GgmlType.Q4_K,
+        "q5_k" => GgmlType.Q5_K,
+        "q6_k" => GgmlType.Q6_K,
         "f16" => GgmlType.F16,
         "bf16" => GgmlType.BF16,
         "f32" => GgmlType.F32,
-        _ => throw new ArgumentException($"unknown --dtype '{text}'; choose q4_0, q8_0, f16, bf16 or f32"),
+        _ => throw new ArgumentException($"unknown --dtype '{text}'; choose q4_0, q8_0, q4_k, q5_k, q6_k, f16, bf16 or f32"),
     };
 }

@@ -27,10 +27,22 @@ public sealed unsafe class MatMulKernelTests
     [InlineData(GgmlType.Q4_0, 9, true)]
     [InlineData(GgmlType.Q8_0, 37, true)]
     [InlineData(GgmlType.Q4_0, 37, true)]
+    [InlineData(GgmlType.Q4_K, 1, true)]
+    [InlineData(GgmlType.Q4_K, 6, true)]
+    [InlineData(GgmlType.Q5_K, 1, true)]
+    [InlineData(GgmlType.Q5_K, 5, true)]
+    [InlineData(GgmlType.Q6_K, 1, true)]
+    [InlineData(GgmlType.Q6_K, 7, true)]
     public void Kernel_matches_float64_product(GgmlType type, int tokens, bool interleaved)
     {
-        // Float kernels also get ragged shapes (rows not a multiple of 4, columns not of 8) to reach their tails.
-        var (rows, columns) = type is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 ? (42, 172) : (40, 160);
+        // Float kernels also get ragged shapes (rows not a multiple of 4, columns not of 8) to reach their tails;
+        // k-quant rows are whole 256-weight super-blocks.
+        var (rows, columns) = type switch
+        {
+            GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 => (42, 172),
+            GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K => (40, 768),
+            _ => (40, 160),
+        };
         var tensor = new SyntheticTensor("w", type, [rows, columns], SyntheticTensorKind.Matrix, 99);
         using var weightBytes = new NativeBuffer<byte>(tensor.ByteLength);
         SyntheticModel.Fill(tensor, new Span<byte>(weightBytes.Pointer, (int)tensor.ByteLength));
@@ -88,6 +100,11 @@ public sealed unsafe class MatMulKernelTests
         }
 
         var weight = new WeightTensor("w", type, [rows, columns], (nint)weightBytes.Pointer, tensor.ByteLength);
+        if (StoredLayoutOnly(weight))
+        {
+            return;
+        }
+
         var kernel = (InterleavedMatMul)MatMulKernels.For(weight);
         Assert.Equal(expected, kernel.Scales.ToString());
         AssertMatchesFloat64(weight, kernel, 1);
@@ -121,6 +138,11 @@ public sealed unsafe class MatMulKernelTests
             _ => 0,
         };
         var weight = new WeightTensor("w", type, [rows, columns], (nint)weightBytes.Pointer, tensor.ByteLength);
+        if (StoredLayoutOnly(weight))
+        {
+            return;
+        }
+
         var kernel = (InterleavedMatMul)MatMulKernels.For(weight);
         Assert.Equal(form, kernel.Scales.ToString());
 
@@ -138,6 +160,36 @@ public sealed unsafe class MatMulKernelTests
         }
 
         kernel.Dispose();
+    }
+
+    /// <summary>The k-quant kernels over four sections give every row what they give it one row at a time, for one to
+    /// three tokens.</summary>
+    [Theory]
+    [InlineData(GgmlType.Q4_K)]
+    [InlineData(GgmlType.Q5_K)]
+    [InlineData(GgmlType.Q6_K)]
+    public void KQuant_sections_equal_rows_in_order_bit_for_bit(GgmlType type)
+    {
+        const int rows = 72;
+        const int columns = 512;
+        const int sectionRows = 16;
+        var tensor = new SyntheticTensor("w", type, [rows, columns], SyntheticTensorKind.Matrix, 37);
+        using var weightBytes = new NativeBuffer<byte>(tensor.ByteLength);
+        SyntheticModel.Fill(tensor, new Span<byte>(weightBytes.Pointer, (int)tensor.ByteLength));
+        var weight = new WeightTensor("w", type, [rows, columns], (nint)weightBytes.Pointer, tensor.ByteLength);
+        var kernel = (ISectionedMatMulKernel)MatMulKernels.For(weight);
+        for (var tokens = 1; tokens <= ISectionedMatMulKernel.MaxTokens; tokens++)
+        {
+            using var x = new NativeBuffer<float>(tokens * columns);
+            for (var i = 0; i < tokens * columns; i++)
+            {
+                x.Pointer[i] = MathF.Cos(i * 1.3f) * 3;
+            }
+
+            using var quantized = new QuantizedActivations(tokens, columns);
+            quantized.Quantize(x.Pointer, tokens, columns);
+            AssertSectionsEqualRows(kernel, new MatMulInput(x.Pointer, quantized, tokens, columns), rows, sectionRows, firstCall: 8);
+        }
     }
 
     /// <summary>fp16 weights over four sections (activations scaled by 2^112, rows widened without the rescaling
@@ -197,6 +249,20 @@ public sealed unsafe class MatMulKernelTests
                 BitConverter.SingleToInt32Bits(inOrder.Pointer[i]) == BitConverter.SingleToInt32Bits(sectioned.Pointer[i]),
                 $"token {i / rows} row {i % rows}: {sectioned.Pointer[i]} vs {inOrder.Pointer[i]}");
         }
+    }
+
+    /// <summary>On CPUs without AVX-VNNI the interleaved kernels refuse to be built and matrices get the stored-layout
+    /// kernels (whose arithmetic the float64 tests cover); returns whether that is the case here.</summary>
+    private static bool StoredLayoutOnly(WeightTensor weight)
+    {
+        if (InterleavedLayout.CpuSupported)
+        {
+            return false;
+        }
+
+        Assert.Throws<PlatformNotSupportedException>(() => weight.Type == GgmlType.Q4_0 ? (object)new Q4_0x8MatMul(weight, wide: false) : new Q8_0x8MatMul(weight, wide: false));
+        Assert.IsNotAssignableFrom<InterleavedMatMul>(MatMulKernels.For(weight));
+        return true;
     }
 
     private static void AssertMatchesFloat64(WeightTensor weight, IMatMulKernel kernel, int tokens)
@@ -292,6 +358,14 @@ public sealed unsafe class MatMulKernelTests
             }
 
             Assert.Equal(sum, quantized.Sums[b]);
+            Assert.Equal(sum, quantized.HalfSums[2 * b] + quantized.HalfSums[(2 * b) + 1]);
+            var low = 0;
+            for (var i = b * 32; i < (b * 32) + 16; i++)
+            {
+                low += quantized.Values[i];
+            }
+
+            Assert.Equal(low, quantized.HalfSums[2 * b]);
             Assert.Equal(-8 * sum, quantized.NibbleOffsets[b]);
             Assert.Equal(-128 * sum, quantized.ByteOffsets[b]);
         }

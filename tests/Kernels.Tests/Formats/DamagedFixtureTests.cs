@@ -63,8 +63,16 @@ public sealed class DamagedFixtureTests : IDisposable
     [Fact]
     public void Gguf_unsupported_weight_type_names_tensor_and_type()
     {
+        var message = Damage(c => BinaryPrimitives.WriteUInt32LittleEndian(c.AsSpan(TypeField(c, "blk.0.attn_k.weight")), 10));
+        Assert.Contains("'blk.0.attn_k.weight' is stored as Q2_K", message);
+    }
+
+    /// <summary>stories260K's rows are 64 wide: a k-quant (256-weight blocks) cannot store them.</summary>
+    [Fact]
+    public void Gguf_block_size_that_does_not_divide_the_rows_is_refused()
+    {
         var message = Damage(c => BinaryPrimitives.WriteUInt32LittleEndian(c.AsSpan(TypeField(c, "blk.0.attn_k.weight")), 12));
-        Assert.Contains("'blk.0.attn_k.weight' is stored as Q4_K", message);
+        Assert.Contains("'blk.0.attn_k.weight' is stored as Q4_K, whose blocks of 256 weights do not divide its rows of 64", message);
     }
 
     [Fact]

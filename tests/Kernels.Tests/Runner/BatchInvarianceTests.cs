@@ -20,9 +20,15 @@ public sealed class BatchInvarianceTests
     [InlineData(GgmlType.Q4_0, KvCacheDataType.F32)]
     [InlineData(GgmlType.Q4_0, KvCacheDataType.F16)]
     [InlineData(GgmlType.F32, KvCacheDataType.F16)]
+    [InlineData(GgmlType.Q4_K, KvCacheDataType.F16)]
+    [InlineData(GgmlType.Q5_K, KvCacheDataType.F16)]
+    [InlineData(GgmlType.Q6_K, KvCacheDataType.F16)]
     public void Logits_do_not_depend_on_the_batch(GgmlType type, KvCacheDataType kvDataType)
     {
-        var config = RunnerAgreementTests.SmallConfig() with { HiddenSize = 96, HeadCount = 6, KvHeadCount = 2, IntermediateSize = 160 };
+        // k-quant rows are whole 256-weight super-blocks.
+        var config = type is GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K
+            ? RunnerAgreementTests.SmallConfig() with { HiddenSize = 256, HeadCount = 4, KvHeadCount = 2, HeadDim = 64, RopeDimensions = 64, IntermediateSize = 256 }
+            : RunnerAgreementTests.SmallConfig() with { HiddenSize = 96, HeadCount = 6, KvHeadCount = 2, IntermediateSize = 160 };
         using var model = new InMemoryModel(config, type, seed: 21);
         Gen.Int[1, 1000].Sample(
             seed =>

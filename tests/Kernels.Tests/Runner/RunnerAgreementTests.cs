@@ -31,6 +31,21 @@ public sealed class RunnerAgreementTests
         Assert.True(worst <= tolerance, $"max relative logit error {worst:E3} exceeds {tolerance:E1}");
     }
 
+    /// <summary>The k-quant kernels on a model whose rows are whole 256-weight super-blocks. Their products use the same
+    /// int8 activations as Q8_0 and Q4_0 (the weights themselves are used exactly as stored), so the same bound
+    /// holds.</summary>
+    [Theory]
+    [InlineData(GgmlType.Q4_K)]
+    [InlineData(GgmlType.Q5_K)]
+    [InlineData(GgmlType.Q6_K)]
+    public void KQuant_mixed_batches_match_reference(GgmlType type)
+    {
+        var config = SmallConfig() with { HiddenSize = 256, HeadCount = 4, KvHeadCount = 2, HeadDim = 64, RopeDimensions = 64, IntermediateSize = 512 };
+        using var model = new InMemoryModel(config, type, seed: 13);
+        var worst = RunScript(config, model.Weights);
+        Assert.True(worst <= 5e-2, $"max relative logit error {worst:E3} exceeds 5e-2");
+    }
+
     /// <summary>Head widths 64 and 128 with 16-slot blocks and contexts past one block: the attention paths that
     /// score eight positions at once and sum the values of four (width 64) or two (width 128) query heads per pass
     /// in registers, with groups that fill every pass and groups whose last pass repeats a head.</summary>

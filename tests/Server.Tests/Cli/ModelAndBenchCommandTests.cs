@@ -38,6 +38,7 @@ public sealed class ModelAndBenchCommandTests : IDisposable
     [Theory]
     [InlineData("--preset", "gigantic", "--dtype", "q4_0", "unknown preset")]
     [InlineData("--preset", "tiny", "--dtype", "q3_k", "unknown --dtype")]
+    [InlineData("--preset", "tiny", "--dtype", "q4_k", "Q4_K stores rows in blocks of 256 weights, but preset 'tiny' has rows of 128")]
     public async Task Bad_create_options_are_clear_errors(string o1, string v1, string o2, string v2, string message)
     {
         var result = await ServingProcess.RunAsync("model", "create", o1, v1, o2, v2, "--out", Path.Combine(_dir, "x.gguf"));
@@ -84,9 +85,9 @@ public sealed class ModelAndBenchCommandTests : IDisposable
         Assert.True(narrow.ExitCode == 0, narrow.StdErr);
         Assert.Matches(@"matmul q4_0 tokens=8: weights at [0-9.]+ GB/s mean", narrow.StdOut);
         Assert.DoesNotContain("attention", narrow.StdOut, StringComparison.Ordinal);
-        var bad = await ServingProcess.RunAsync("bench", "kernels", "--dtype", "q5_k");
+        var bad = await ServingProcess.RunAsync("bench", "kernels", "--dtype", "q3_k");
         Assert.Equal(1, bad.ExitCode);
-        Assert.Contains("--dtype must be q4_0, q8_0 or f16", bad.StdErr, StringComparison.Ordinal);
+        Assert.Contains("--dtype must be q4_0, q8_0, q4_k, q5_k, q6_k or f16", bad.StdErr, StringComparison.Ordinal);
         var badHeads = await ServingProcess.RunAsync("bench", "kernels", "--kv-heads", "5");
         Assert.Equal(1, badHeads.ExitCode);
         Assert.Contains("--kv-heads a divisor of 32", badHeads.StdErr, StringComparison.Ordinal);

@@ -14,7 +14,12 @@ internal static class InterleavedLayout
 
     public const int ScaleBytes = Rows * sizeof(ushort);
 
-    /// <summary>Whether a matrix can be repacked: whole row groups and an integer-dot CPU. AVX2 without VNNI
-    /// emulates vpdpbusd with a saturating 16-bit step, which the offset-binary Q8 values would overflow.</summary>
-    public static bool Supports(long rows) => rows % Rows == 0 && System.Runtime.Intrinsics.X86.AvxVnni.IsSupported && IntegerDot.IsSupported;
+    /// <summary>Whether this CPU runs the interleaved kernels: they need AVX-VNNI's vpdpbusd, which adds byte
+    /// products straight into int32. AVX2's pmaddubsw step saturates at 16 bits, which Q8_0's offset-binary values
+    /// and Q4_0's in-place high nibbles (up to 240) would overflow. (.NET exposes no EVEX-only AVX512-VNNI, so
+    /// CPUs with that but not AVX-VNNI, such as AMD Zen 4 and Intel Ice Lake, use the stored-layout kernels.)</summary>
+    public static bool CpuSupported => System.Runtime.Intrinsics.X86.AvxVnni.IsSupported && IntegerDot.IsSupported;
+
+    /// <summary>Whether a matrix can be repacked: whole row groups on a CPU that runs the kernels.</summary>
+    public static bool Supports(long rows) => rows % Rows == 0 && CpuSupported;
 }

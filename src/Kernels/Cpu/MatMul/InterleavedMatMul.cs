@@ -40,6 +40,11 @@ internal abstract unsafe class InterleavedMatMul : ISectionedMatMulKernel, IDisp
     /// its own.</param>
     protected InterleavedMatMul(WeightTensor weight, int valueBytesPerBlock, WeightArena? arena)
     {
+        if (!InterleavedLayout.CpuSupported)
+        {
+            throw new PlatformNotSupportedException("the interleaved integer kernels need AVX-VNNI");
+        }
+
         Weight = weight;
         Rows = (int)weight.Rows;
         Columns = (int)weight.Columns;

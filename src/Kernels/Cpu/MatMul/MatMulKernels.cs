@@ -35,6 +35,9 @@ internal static class MatMulKernels
         GgmlType.BF16 => Float<BF16RowLoader>(weight),
         GgmlType.Q8_0 => new Q8_0MatMul(weight),
         GgmlType.Q4_0 => new Q4_0MatMul(weight),
+        GgmlType.Q4_K => new AffineKQuantMatMul<Q4_KLayout>(weight),
+        GgmlType.Q5_K => new AffineKQuantMatMul<Q5_KLayout>(weight),
+        GgmlType.Q6_K => new Q6_KMatMul(weight),
         _ => throw new NotSupportedException($"tensor {weight.Name}: no matrix kernel for type {weight.Type}"),
     };
 

@@ -30,6 +30,8 @@ internal sealed unsafe class Q4_0MatMul : StoredLayoutMatMul
         return Vector256.Create(low, high);
     }
 
+    /// <summary>One accumulator over the blocks in order, exactly as each token of <see cref="Tile4"/> sums them, so a
+    /// token's outputs do not depend on how many tokens share its step.</summary>
     protected override void Single(QuantizedActivations q, int token, float* y, int rowStart, int rowEnd)
     {
         var xq = q.Values + ((long)token * Columns);
@@ -39,30 +41,15 @@ internal sealed unsafe class Q4_0MatMul : StoredLayoutMatMul
         for (var r = rowStart; r < rowEnd; r++)
         {
             var row = Weights + (r * RowBytes);
-            var acc0 = Vector256<float>.Zero;
-            var acc1 = Vector256<float>.Zero;
-            var b = 0;
-            for (; b + 1 < Blocks; b += 2)
-            {
-                var block0 = row + (b * Q4_0.BlockBytes);
-                var block1 = block0 + Q4_0.BlockBytes;
-                var dot0 = IntegerDot.Accumulate(Vector256.CreateScalar(offsets[b]), Unpack(block0), Vector256.Load(xq + (b * 32)));
-                var dot1 = IntegerDot.Accumulate(Vector256.CreateScalar(offsets[b + 1]), Unpack(block1), Vector256.Load(xq + (b * 32) + 32));
-                var d0 = Unsafe.Add(ref halves, *(ushort*)block0) * xs[b];
-                var d1 = Unsafe.Add(ref halves, *(ushort*)block1) * xs[b + 1];
-                acc0 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(dot0), Vector256.Create(d0), acc0);
-                acc1 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(dot1), Vector256.Create(d1), acc1);
-            }
-
-            for (; b < Blocks; b++)
+            var acc = Vector256<float>.Zero;
+            for (var b = 0; b < Blocks; b++)
             {
                 var block = row + (b * Q4_0.BlockBytes);
                 var dot = IntegerDot.Accumulate(Vector256.CreateScalar(offsets[b]), Unpack(block), Vector256.Load(xq + (b * 32)));
-                var d = Unsafe.Add(ref halves, *(ushort*)block) * xs[b];
-                acc0 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(dot), Vector256.Create(d), acc0);
+                acc = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(dot), Vector256.Create(Unsafe.Add(ref halves, *(ushort*)block) * xs[b]), acc);
             }
 
-            y[r] = Vector256.Sum(acc0 + acc1);
+            y[r] = Vector256.Sum(acc);
         }
     }
 

@@ -45,7 +45,7 @@ internal sealed unsafe partial class Q4_0x8MatMul : InterleavedMatMul
     }
 
     /// <summary>Whether this CPU runs the 512-bit kernels: 512-bit vectors with byte and word operations.</summary>
-    public static bool WideSupported => Vector512.IsHardwareAccelerated && Avx512BW.IsSupported;
+    public static bool WideSupported => InterleavedLayout.CpuSupported && Vector512.IsHardwareAccelerated && Avx512BW.IsSupported;
 
     protected override bool Wide => _wide;
 

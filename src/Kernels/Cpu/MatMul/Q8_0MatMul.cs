@@ -25,6 +25,8 @@ internal sealed unsafe class Q8_0MatMul : StoredLayoutMatMul
     private static Vector256<int> Dot(Vector256<sbyte> w, Vector256<byte> absW, sbyte* x) =>
         IntegerDot.Accumulate(Vector256<int>.Zero, absW, Avx2.Sign(Vector256.Load(x), w));
 
+    /// <summary>One accumulator over the blocks in order, exactly as each token of <see cref="Tile4"/> sums them, so a
+    /// token's outputs do not depend on how many tokens share its step.</summary>
     protected override void Single(QuantizedActivations q, int token, float* y, int rowStart, int rowEnd)
     {
         var xq = q.Values + ((long)token * Columns);
@@ -33,33 +35,16 @@ internal sealed unsafe class Q8_0MatMul : StoredLayoutMatMul
         for (var r = rowStart; r < rowEnd; r++)
         {
             var row = Weights + (r * RowBytes);
-            var acc0 = Vector256<float>.Zero;
-            var acc1 = Vector256<float>.Zero;
-            var b = 0;
-            for (; b + 1 < Blocks; b += 2)
-            {
-                var block0 = row + (b * Q8_0.BlockBytes);
-                var block1 = block0 + Q8_0.BlockBytes;
-                var w0 = Vector256.Load((sbyte*)(block0 + 2));
-                var w1 = Vector256.Load((sbyte*)(block1 + 2));
-                var dot0 = Dot(w0, Vector256.Abs(w0).AsByte(), xq + (b * 32));
-                var dot1 = Dot(w1, Vector256.Abs(w1).AsByte(), xq + (b * 32) + 32);
-                var d0 = Unsafe.Add(ref halves, *(ushort*)block0) * xs[b];
-                var d1 = Unsafe.Add(ref halves, *(ushort*)block1) * xs[b + 1];
-                acc0 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(dot0), Vector256.Create(d0), acc0);
-                acc1 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(dot1), Vector256.Create(d1), acc1);
-            }
-
-            for (; b < Blocks; b++)
+            var acc = Vector256<float>.Zero;
+            for (var b = 0; b < Blocks; b++)
             {
                 var block = row + (b * Q8_0.BlockBytes);
                 var w = Vector256.Load((sbyte*)(block + 2));
                 var dot = Dot(w, Vector256.Abs(w).AsByte(), xq + (b * 32));
-                var d = Unsafe.Add(ref halves, *(ushort*)block) * xs[b];
-                acc0 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(dot), Vector256.Create(d), acc0);
+                acc = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(dot), Vector256.Create(Unsafe.Add(ref halves, *(ushort*)block) * xs[b]), acc);
             }
 
-            y[r] = Vector256.Sum(acc0 + acc1);
+            y[r] = Vector256.Sum(acc);
         }
     }
 

@@ -99,6 +99,15 @@ public static class SyntheticModel
             case GgmlType.Q4_0:
                 Q4_0.Quantize(values, destination);
                 break;
+            case GgmlType.Q4_K:
+                Q4_K.Quantize(values, destination);
+                break;
+            case GgmlType.Q5_K:
+                Q5_K.Quantize(values, destination);
+                break;
+            case GgmlType.Q6_K:
+                Q6_K.Quantize(values, destination);
+                break;
             default:
                 throw new NotSupportedException($"cannot encode weights as {type}");
         }

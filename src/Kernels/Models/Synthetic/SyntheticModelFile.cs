@@ -13,10 +13,18 @@ public static class SyntheticModelFile
     {
         if (!GgmlTypeInfo.IsSupportedWeightType(matrixType))
         {
-            throw new ArgumentException($"weights cannot be written as {matrixType}; choose f32, f16, bf16, q8_0 or q4_0", nameof(matrixType));
+            throw new ArgumentException($"weights cannot be written as {matrixType}; choose f32, f16, bf16, q8_0, q4_0, q4_k, q5_k or q6_k", nameof(matrixType));
         }
 
         var config = SyntheticPreset.Get(preset);
+        var block = GgmlTypeInfo.BlockSize(matrixType);
+        if (config.HiddenSize % block != 0 || config.IntermediateSize % block != 0 || config.QDim % block != 0)
+        {
+            throw new ArgumentException(
+                $"{matrixType} stores rows in blocks of {block} weights, but preset '{preset}' has rows of {config.HiddenSize}, " +
+                $"{config.QDim} and {config.IntermediateSize}", nameof(matrixType));
+        }
+
         var vocabulary = SyntheticVocabulary.Create(config.VocabSize);
         var writer = new GgufWriter();
         writer.Add("general.architecture", "llama");
@@ -63,6 +71,9 @@ public static class SyntheticModelFile
         GgmlType.F16 => 1,
         GgmlType.Q4_0 => 2,
         GgmlType.Q8_0 => 7,
+        GgmlType.Q4_K => 14,
+        GgmlType.Q5_K => 16,
+        GgmlType.Q6_K => 18,
         GgmlType.BF16 => 32,
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, "no llama.cpp file type"),
     };
