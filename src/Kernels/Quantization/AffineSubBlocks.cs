@@ -71,7 +71,6 @@ internal static class AffineSubBlocks
             MemoryMarshal.Write(block, d);
             MemoryMarshal.Write(block[2..], dmin);
             KQuantScales.Pack(scales, minimums, block.Slice(4, KQuantScales.PackedBytes));
-            block[quantsOffset..].Clear();
             if (fifthBits)
             {
                 block.Slice(Q5_K.HighBitsOffset, 32).Clear();

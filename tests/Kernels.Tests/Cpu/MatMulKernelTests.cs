@@ -146,18 +146,7 @@ public sealed unsafe class MatMulKernelTests
         var kernel = (InterleavedMatMul)MatMulKernels.For(weight);
         Assert.Equal(form, kernel.Scales.ToString());
 
-        for (var tokens = 1; tokens <= ISectionedMatMulKernel.MaxTokens; tokens += 2)
-        {
-            using var x = new NativeBuffer<float>(tokens * columns);
-            for (var i = 0; i < tokens * columns; i++)
-            {
-                x.Pointer[i] = MathF.Cos(i * 1.3f) * 3;
-            }
-
-            using var quantized = new QuantizedActivations(tokens, columns);
-            quantized.Quantize(x.Pointer, tokens, columns);
-            AssertSectionsEqualRows(kernel, new MatMulInput(x.Pointer, quantized, tokens, columns), rows, sectionRows, firstCall: 8);
-        }
+        AssertQuantizedSectionsEqualRows(kernel, rows, columns, sectionRows, tokenStep: 2);
 
         kernel.Dispose();
     }
@@ -178,18 +167,7 @@ public sealed unsafe class MatMulKernelTests
         SyntheticModel.Fill(tensor, new Span<byte>(weightBytes.Pointer, (int)tensor.ByteLength));
         var weight = new WeightTensor("w", type, [rows, columns], (nint)weightBytes.Pointer, tensor.ByteLength);
         var kernel = (ISectionedMatMulKernel)MatMulKernels.For(weight);
-        for (var tokens = 1; tokens <= ISectionedMatMulKernel.MaxTokens; tokens++)
-        {
-            using var x = new NativeBuffer<float>(tokens * columns);
-            for (var i = 0; i < tokens * columns; i++)
-            {
-                x.Pointer[i] = MathF.Cos(i * 1.3f) * 3;
-            }
-
-            using var quantized = new QuantizedActivations(tokens, columns);
-            quantized.Quantize(x.Pointer, tokens, columns);
-            AssertSectionsEqualRows(kernel, new MatMulInput(x.Pointer, quantized, tokens, columns), rows, sectionRows, firstCall: 8);
-        }
+        AssertQuantizedSectionsEqualRows(kernel, rows, columns, sectionRows, tokenStep: 1);
     }
 
     /// <summary>fp16 weights over four sections (activations scaled by 2^112, rows widened without the rescaling
@@ -223,6 +201,24 @@ public sealed unsafe class MatMulKernelTests
 
             x.Pointer[(tokens * columns) - 2] = outlier == 0 ? x.Pointer[(tokens * columns) - 2] : outlier;
             AssertSectionsEqualRows(kernel, new MatMulInput(x.Pointer, null, tokens, columns), rows, sectionRows, firstCall: sectionRows);
+        }
+    }
+
+    /// <summary><see cref="AssertSectionsEqualRows"/> for an integer kernel, over int8 activations of one token and
+    /// every <paramref name="tokenStep"/>-th count up to <see cref="ISectionedMatMulKernel.MaxTokens"/>.</summary>
+    private static void AssertQuantizedSectionsEqualRows(ISectionedMatMulKernel kernel, int rows, int columns, int sectionRows, int tokenStep)
+    {
+        for (var tokens = 1; tokens <= ISectionedMatMulKernel.MaxTokens; tokens += tokenStep)
+        {
+            using var x = new NativeBuffer<float>(tokens * columns);
+            for (var i = 0; i < tokens * columns; i++)
+            {
+                x.Pointer[i] = MathF.Cos(i * 1.3f) * 3;
+            }
+
+            using var quantized = new QuantizedActivations(tokens, columns);
+            quantized.Quantize(x.Pointer, tokens, columns);
+            AssertSectionsEqualRows(kernel, new MatMulInput(x.Pointer, quantized, tokens, columns), rows, sectionRows, firstCall: 8);
         }
     }
 
