@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.Intrinsics.X86;
 using Serving.Kernels.Cpu;
 using Serving.Kernels.Cpu.MatMul;
 using Serving.Kernels.Diagnostics;
@@ -139,8 +140,8 @@ internal static unsafe class KernelBenchmark
     /// <summary>The kernel <see cref="MatMulKernels.For"/> picks, without its wide kernels.</summary>
     private static IMatMulKernel Narrow(WeightTensor weight, WeightArena? arena) => weight.Type switch
     {
-        GgmlType.Q4_0 when InterleavedLayout.Supports(weight.Rows) => new Q4_0x8MatMul(weight, wide: false, arena),
-        GgmlType.Q8_0 when InterleavedLayout.Supports(weight.Rows) => new Q8_0x8MatMul(weight, wide: false, arena),
+        GgmlType.Q4_0 when InterleavedLayout.Supports(weight.Type, weight.Rows) => new Q4_0x8MatMul(weight, wide: false, arena, AvxVnni.IsSupported),
+        GgmlType.Q8_0 when InterleavedLayout.Supports(weight.Type, weight.Rows) => new Q8_0x8MatMul(weight, wide: false, arena),
         _ => MatMulKernels.For(weight, arena),
     };
 

@@ -73,7 +73,7 @@ public sealed unsafe class MatMulJobTests
             k += region.Length;
         }
 
-        Assert.Equal(type is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 || InterleavedLayout.Supports(256), matrices.Kernels[0] is ISectionedMatMulKernel);
+        Assert.Equal(type is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 || InterleavedLayout.Supports(type, 256), matrices.Kernels[0] is ISectionedMatMulKernel);
     }
 
     /// <summary>The thread that owns the front of the rows blocks inside its first claim until another thread has

@@ -48,7 +48,7 @@ public sealed unsafe class MatMulKernelTests
         SyntheticModel.Fill(tensor, new Span<byte>(weightBytes.Pointer, (int)tensor.ByteLength));
         var weight = new WeightTensor("w", type, [rows, columns], (nint)weightBytes.Pointer, tensor.ByteLength);
         var kernel = interleaved ? MatMulKernels.For(weight) : MatMulKernels.ForStoredLayout(weight);
-        Assert.Equal(interleaved && InterleavedLayout.Supports(rows), kernel is Q4_0x8MatMul or Q8_0x8MatMul);
+        Assert.Equal(interleaved && InterleavedLayout.Supports(type, rows), kernel is Q4_0x8MatMul or Q8_0x8MatMul);
 
         AssertMatchesFloat64(weight, kernel, tokens);
         (kernel as IDisposable)?.Dispose();
@@ -247,16 +247,17 @@ public sealed unsafe class MatMulKernelTests
         }
     }
 
-    /// <summary>On CPUs without AVX-VNNI the interleaved kernels refuse to be built and matrices get the stored-layout
-    /// kernels (whose arithmetic the float64 tests cover); returns whether that is the case here.</summary>
+    /// <summary>Where the CPU cannot run a type's interleaved kernels (Q8_0's without AVX-VNNI) they refuse to be
+    /// built and matrices get the stored-layout kernels (whose arithmetic the float64 tests cover); returns whether
+    /// that is the case here.</summary>
     private static bool StoredLayoutOnly(WeightTensor weight)
     {
-        if (InterleavedLayout.CpuSupported)
+        if (InterleavedLayout.CpuSupports(weight.Type))
         {
             return false;
         }
 
-        Assert.Throws<PlatformNotSupportedException>(() => weight.Type == GgmlType.Q4_0 ? (object)new Q4_0x8MatMul(weight, wide: false) : new Q8_0x8MatMul(weight, wide: false));
+        Assert.Throws<PlatformNotSupportedException>(() => weight.Type == GgmlType.Q4_0 ? (object)new Q4_0x8MatMul(weight, wide: false, null, vnni: false) : new Q8_0x8MatMul(weight, wide: false));
         Assert.IsNotAssignableFrom<InterleavedMatMul>(MatMulKernels.For(weight));
         return true;
     }

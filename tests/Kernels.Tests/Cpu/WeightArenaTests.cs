@@ -57,7 +57,7 @@ public sealed unsafe class WeightArenaTests
         SyntheticModel.Fill(tensor, new Span<byte>(stored.Pointer, (int)tensor.ByteLength));
         var weight = new WeightTensor("w", type, [rows, columns], (nint)stored.Pointer, tensor.ByteLength);
         var repacked = MatMulKernels.RepackedBytes(weight);
-        Assert.Equal(type != GgmlType.F16 && InterleavedLayout.Supports(rows) ? tensor.ByteLength : 0, repacked);
+        Assert.Equal(type != GgmlType.F16 && InterleavedLayout.Supports(type, rows) ? tensor.ByteLength : 0, repacked);
 
         // One page more than reserved, so a kernel taking more than it said would show in Used.
         using var arena = new WeightArena(WeightArena.SpaceFor(repacked) + 4096);

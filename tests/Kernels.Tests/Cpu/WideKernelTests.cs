@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics.X86;
 using Serving.Kernels.Cpu;
 using Serving.Kernels.Cpu.MatMul;
 using Serving.Kernels.Models.Synthetic;
@@ -124,10 +125,63 @@ public sealed unsafe class WideKernelTests
         }
     }
 
-    /// <summary>The extremes each type allows, through the eight-token tile and the two tokens after it (the
-    /// two-token sections): for Q4_0 every nibble 15 (or 0) against activations that all quantize to +127 or −127
-    /// puts 8 · 2 · 15 · 127 = 30,480 into a 16-bit lane; for Q8_0 every byte 127 (or −128, stored +128-offset as 255
-    /// and 0). The outputs must still be the exact products (a wrapped or saturated lane would be off by thousands).</summary>
+    /// <summary>Q4_0's one-token kernel in every form (vpdpbusd where the CPU has AVX-VNNI, 16-bit pair sums on 256- and
+    /// 512-bit vectors) gives every row what the four-token tile gives it, bit for bit, over sections and rows in
+    /// order, in each scale form: which form a CPU runs must not change a token.</summary>
+    [Theory]
+    [InlineData("Normal")]
+    [InlineData("Finite")]
+    [InlineData("Any")]
+    public void Q4_0_one_token_forms_equal_the_four_token_tile(string form)
+    {
+        const int rows = 104;
+        const int columns = 224;
+        const int sectionRows = 24;
+        using var weightBytes = Weights(GgmlType.Q4_0, rows, columns, seed: 47);
+        var weight = WithScaleForm(GgmlType.Q4_0, weightBytes, rows, columns, row: 77, block: 5, form);
+        using var x = new NativeBuffer<float>(4 * columns);
+        for (var i = 0; i < 4 * columns; i++)
+        {
+            x.Pointer[i] = MathF.Sin(i * 0.53f) * (1 + (i % 9));
+        }
+
+        using var quantized = new QuantizedActivations(4, columns);
+        quantized.Quantize(x.Pointer, 4, columns);
+        using var tile = new NativeBuffer<float>(4 * rows);
+        using var reference = new Q4_0x8MatMul(weight, wide: false, null, vnni: false);
+        reference.Compute(new MatMulInput(x.Pointer, quantized, 4, columns), tile.Pointer, rows, 0, rows);
+        using var sectioned = new NativeBuffer<float>(rows);
+        using var inOrder = new NativeBuffer<float>(rows);
+        var forms = Q4_0OneTokenForms(weight);
+        foreach (var kernel in forms)
+        {
+            Assert.Equal(form, kernel.Scales.ToString());
+            for (var t = 0; t < 4; t++)
+            {
+                using var one = new QuantizedActivations(1, columns);
+                one.Quantize(x.Pointer + (t * columns), 1, columns);
+                var input = new MatMulInput(x.Pointer + (t * columns), one, 1, columns);
+                kernel.ComputeSections(input, sectioned.Pointer, rows, 0, sectionRows, sectionRows);
+                kernel.Compute(input, sectioned.Pointer, rows, 4 * sectionRows, rows);
+                kernel.Compute(input, inOrder.Pointer, rows, 0, rows);
+                for (var r = 0; r < rows; r++)
+                {
+                    var expected = tile.Pointer[(t * rows) + r];
+                    Assert.True(
+                        SameBits(expected, sectioned.Pointer[r]) && SameBits(expected, inOrder.Pointer[r]),
+                        $"form {forms.IndexOf(kernel)} token {t} row {r}: tile {expected}, sections {sectioned.Pointer[r]}, in order {inOrder.Pointer[r]}");
+                }
+            }
+
+            kernel.Dispose();
+        }
+    }
+
+    /// <summary>The extremes each type allows, through the eight-token tile and the one or two tokens after it (the
+    /// section kernels), and for Q4_0 through every one-token form: every nibble 15 (or 0) against activations that
+    /// all quantize to +127 or −127 puts 8 · 2 · 15 · 127 = 30,480 into a 16-bit lane; for Q8_0 every byte 127 (or
+    /// −128, stored +128-offset as 255 and 0). The outputs must still be the exact products (a wrapped or saturated
+    /// lane would be off by thousands).</summary>
     [Theory]
     [InlineData(GgmlType.Q4_0)]
     [InlineData(GgmlType.Q8_0)]
@@ -135,7 +189,7 @@ public sealed unsafe class WideKernelTests
     {
         const int rows = 32;
         const int columns = 128;
-        if (!WideSupported(type))
+        if (type == GgmlType.Q8_0 && !WideSupported(type))
         {
             return;
         }
@@ -157,8 +211,22 @@ public sealed unsafe class WideKernelTests
         }
 
         var weight = new WeightTensor("w", type, [rows, columns], (nint)weightBytes.Pointer, weightBytes.Length);
-        using var kernel = Kernel(weight, wide: true);
-        const int tokens = 10;
+        var kernels = type == GgmlType.Q4_0 ? Q4_0OneTokenForms(weight) : [Kernel(weight, wide: true)];
+        foreach (var kernel in kernels)
+        {
+            foreach (var tokens in new[] { 9, 10 })
+            {
+                AssertExactProducts(kernel, tokens, evenWeight, oddWeight);
+            }
+
+            kernel.Dispose();
+        }
+    }
+
+    private static void AssertExactProducts(InterleavedMatMul kernel, int tokens, double evenWeight, double oddWeight)
+    {
+        var rows = kernel.Rows;
+        var columns = (int)kernel.Weight.Columns;
         using var x = new NativeBuffer<float>(tokens * columns);
         for (var i = 0; i < tokens * columns; i++)
         {
@@ -175,7 +243,7 @@ public sealed unsafe class WideKernelTests
             for (var r = 0; r < rows; r++)
             {
                 var expected = (r % 2 == 0 ? evenWeight : oddWeight) * quantized.Values[t * columns] * columns * 0.25 * (1 + (r % 3)) * quantized.Scales[t * columns / 32];
-                Assert.True(Math.Abs(y.Pointer[(t * rows) + r] - expected) <= 1e-6 * Math.Abs(expected), $"token {t} row {r}: {y.Pointer[(t * rows) + r]} vs {expected}");
+                Assert.True(Math.Abs(y.Pointer[(t * rows) + r] - expected) <= 1e-6 * Math.Abs(expected), $"{tokens} tokens, token {t} row {r}: {y.Pointer[(t * rows) + r]} vs {expected}");
             }
         }
     }
@@ -183,7 +251,29 @@ public sealed unsafe class WideKernelTests
     private static bool WideSupported(GgmlType type) => type == GgmlType.Q4_0 ? Q4_0x8MatMul.WideSupported : Q8_0x8MatMul.WideSupported;
 
     private static InterleavedMatMul Kernel(WeightTensor weight, bool wide) =>
-        weight.Type == GgmlType.Q4_0 ? new Q4_0x8MatMul(weight, wide) : new Q8_0x8MatMul(weight, wide);
+        weight.Type == GgmlType.Q4_0 ? new Q4_0x8MatMul(weight, wide, null, AvxVnni.IsSupported) : new Q8_0x8MatMul(weight, wide);
+
+    /// <summary>Each one-token form of the Q4_0 kernel this CPU can run: vpdpbusd (with AVX-VNNI), and 16-bit pair
+    /// sums on 256-bit and (with AVX-512BW) 512-bit vectors.</summary>
+    private static List<InterleavedMatMul> Q4_0OneTokenForms(WeightTensor weight)
+    {
+        var forms = new List<InterleavedMatMul> { new Q4_0x8MatMul(weight, wide: false, null, vnni: false) };
+        if (Q4_0x8MatMul.WideSupported)
+        {
+            forms.Add(new Q4_0x8MatMul(weight, wide: true, null, vnni: false));
+        }
+
+        if (AvxVnni.IsSupported)
+        {
+            forms.Add(new Q4_0x8MatMul(weight, wide: false, null, vnni: true));
+        }
+        else
+        {
+            Assert.Throws<PlatformNotSupportedException>(() => new Q4_0x8MatMul(weight, wide: false, null, vnni: true));
+        }
+
+        return forms;
+    }
 
     private static NativeBuffer<byte> Weights(GgmlType type, int rows, int columns, ulong seed)
     {

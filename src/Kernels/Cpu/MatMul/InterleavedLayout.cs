@@ -1,3 +1,6 @@
+using System.Runtime.Intrinsics.X86;
+using Serving.Kernels.Tensors;
+
 namespace Serving.Kernels.Cpu.MatMul;
 
 /// <summary>
@@ -14,12 +17,19 @@ internal static class InterleavedLayout
 
     public const int ScaleBytes = Rows * sizeof(ushort);
 
-    /// <summary>Whether this CPU runs the interleaved kernels: they need AVX-VNNI's vpdpbusd, which adds byte
-    /// products straight into int32. AVX2's pmaddubsw step saturates at 16 bits, which Q8_0's offset-binary values
-    /// and Q4_0's in-place high nibbles (up to 240) would overflow. (.NET exposes no EVEX-only AVX512-VNNI, so
-    /// CPUs with that but not AVX-VNNI, such as AMD Zen 4 and Intel Ice Lake, use the stored-layout kernels.)</summary>
-    public static bool CpuSupported => System.Runtime.Intrinsics.X86.AvxVnni.IsSupported && IntegerDot.IsSupported;
+    /// <summary>Whether this CPU runs the interleaved kernels of <paramref name="type"/>. Q4_0's need AVX2 alone:
+    /// where the CPU has no AVX-VNNI (vpdpbusd adds byte products straight into int32) they sum products in 16-bit
+    /// lanes, which 4-bit weights cannot overflow. Q8_0's need AVX-VNNI: their offset-binary values (up to 255) would
+    /// saturate AVX2's 16-bit pmaddubsw step. (.NET exposes no EVEX-only AVX512-VNNI, so CPUs with that but not
+    /// AVX-VNNI, such as AMD Zen 4 and Intel Ice Lake, count as having none.)</summary>
+    public static bool CpuSupports(GgmlType type) => type switch
+    {
+        GgmlType.Q4_0 => IntegerDot.IsSupported,
+        GgmlType.Q8_0 => AvxVnni.IsSupported && IntegerDot.IsSupported,
+        _ => false,
+    };
 
-    /// <summary>Whether a matrix can be repacked: whole row groups on a CPU that runs the kernels.</summary>
-    public static bool Supports(long rows) => rows % Rows == 0 && CpuSupported;
+    /// <summary>Whether a matrix of <paramref name="type"/> can be repacked: whole row groups on a CPU that runs the
+    /// type's kernels.</summary>
+    public static bool Supports(GgmlType type, long rows) => rows % Rows == 0 && CpuSupports(type);
 }

@@ -40,9 +40,10 @@ internal abstract unsafe class InterleavedMatMul : ISectionedMatMulKernel, IDisp
     /// its own.</param>
     protected InterleavedMatMul(WeightTensor weight, int valueBytesPerBlock, WeightArena? arena)
     {
-        if (!InterleavedLayout.CpuSupported)
+        if (!InterleavedLayout.CpuSupports(weight.Type))
         {
-            throw new PlatformNotSupportedException("the interleaved integer kernels need AVX-VNNI");
+            throw new PlatformNotSupportedException(
+                $"the interleaved {weight.Type} kernels need {(weight.Type == GgmlType.Q8_0 ? "AVX-VNNI" : "AVX2 and FMA")}");
         }
 
         Weight = weight;

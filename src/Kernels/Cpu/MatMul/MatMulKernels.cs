@@ -1,4 +1,5 @@
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Serving.Kernels.Tensors;
 
 namespace Serving.Kernels.Cpu.MatMul;
@@ -12,8 +13,8 @@ internal static class MatMulKernels
     /// its own.</param>
     public static IMatMulKernel For(WeightTensor weight, WeightArena? arena = null) => weight.Type switch
     {
-        GgmlType.Q8_0 when InterleavedLayout.Supports(weight.Rows) => new Q8_0x8MatMul(weight, Q8_0x8MatMul.WideSupported, arena),
-        GgmlType.Q4_0 when InterleavedLayout.Supports(weight.Rows) => new Q4_0x8MatMul(weight, Q4_0x8MatMul.WideSupported, arena),
+        GgmlType.Q8_0 when InterleavedLayout.Supports(weight.Type, weight.Rows) => new Q8_0x8MatMul(weight, Q8_0x8MatMul.WideSupported, arena),
+        GgmlType.Q4_0 when InterleavedLayout.Supports(weight.Type, weight.Rows) => new Q4_0x8MatMul(weight, Q4_0x8MatMul.WideSupported, arena, AvxVnni.IsSupported),
         _ => ForStoredLayout(weight),
     };
 
@@ -21,8 +22,8 @@ internal static class MatMulKernels
     /// kernel reads the weights where they are stored.</summary>
     public static long RepackedBytes(WeightTensor weight) => weight.Type switch
     {
-        GgmlType.Q8_0 when InterleavedLayout.Supports(weight.Rows) => InterleavedMatMul.PackedBytes(weight, Q8_0x8MatMul.ValueBytesPerBlock),
-        GgmlType.Q4_0 when InterleavedLayout.Supports(weight.Rows) => InterleavedMatMul.PackedBytes(weight, Q4_0x8MatMul.ValueBytesPerBlock),
+        GgmlType.Q8_0 when InterleavedLayout.Supports(weight.Type, weight.Rows) => InterleavedMatMul.PackedBytes(weight, Q8_0x8MatMul.ValueBytesPerBlock),
+        GgmlType.Q4_0 when InterleavedLayout.Supports(weight.Type, weight.Rows) => InterleavedMatMul.PackedBytes(weight, Q4_0x8MatMul.ValueBytesPerBlock),
         _ => 0,
     };
 

@@ -13,29 +13,33 @@ internal sealed unsafe partial class Q4_0x8MatMul
         switch (Scales)
         {
             case BlockScaleForm.Normal:
-                Group2x4<F16NormalRowLoader>(group, sectionBytes, q, token, y, ldy, sectionRows);
+                WideSections<F16NormalRowLoader, TwoTokens>(group, sectionBytes, q, token, y, ldy, sectionRows);
                 break;
             case BlockScaleForm.Finite:
-                Group2x4<F16FiniteRowLoader>(group, sectionBytes, q, token, y, ldy, sectionRows);
+                WideSections<F16FiniteRowLoader, TwoTokens>(group, sectionBytes, q, token, y, ldy, sectionRows);
                 break;
             default:
-                Group2x4<F16RowLoader>(group, sectionBytes, q, token, y, ldy, sectionRows);
+                WideSections<F16RowLoader, TwoTokens>(group, sectionBytes, q, token, y, ldy, sectionRows);
                 break;
         }
     }
 
     /// <summary>
-    /// Two tokens over four row groups a section apart, on 512-bit vectors with 16-bit partial sums as in
-    /// <see cref="WidePair{TScales, TTokens}"/>: one vector holds a chunk of two sections' groups, unpacked once for both
-    /// tokens. With one token per pass (<see cref="Group1x4{TScales}"/> twice) two or three tokens were bound by the
-    /// unpacking and scaling, not by memory: 37.5 and 22.9 GB/s of weights against 62.8 for one token.
+    /// One or two tokens over four row groups a section apart, on 512-bit vectors with 16-bit partial sums as in
+    /// <see cref="WidePair{TScales, TTokens}"/>: one vector holds a chunk of two sections' groups, unpacked once for
+    /// every token. With one token per pass (<see cref="DotProduct1x4{TScales}"/> twice) two or three tokens were
+    /// bound by the unpacking and scaling, not by memory: 37.5 and 22.9 GB/s of weights against 62.8 for one token.
+    /// One token takes this form only on CPUs without AVX-VNNI, where the alternative is vpmaddubsw and vpmaddwd
+    /// per 32 products instead of a vpmaddubsw per 64 and one vpmaddwd per block.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Group2x4<TScales>(byte* group, long sectionBytes, QuantizedActivations q, int token, float* y, int ldy, int sectionRows)
+    private void WideSections<TScales, TTokens>(byte* group, long sectionBytes, QuantizedActivations q, int token, float* y, int ldy, int sectionRows)
         where TScales : struct, IFloatRowLoader
+        where TTokens : struct, ISectionTokens
     {
         var stride = GroupBlockBytes;
         var blocks = Blocks;
+        var prefetchBytes = TTokens.Two ? StreamPrefetchBytes : OneTokenPrefetchBytes;
         var x0 = q.Values + ((long)token * Columns);
         var x1 = x0 + Columns;
         var xs = q.Scales + ((long)token * blocks);
@@ -50,7 +54,7 @@ internal sealed unsafe partial class Q4_0x8MatMul
         for (var b = 0; b < blocks; b++)
         {
             var o = b * stride;
-            PrefetchStreams(g0, g1, g2, g3, o + StreamPrefetchBytes, stride);
+            PrefetchStreams(g0, g1, g2, g3, o + prefetchBytes, stride);
             Vector512<short> d01 = default, d23 = default, e01 = default, e23 = default;
             for (var k = 0; k < 4; k++)
             {
@@ -64,26 +68,35 @@ internal sealed unsafe partial class Q4_0x8MatMul
                 var x = (b * 32) + (8 * k);
                 d01 += Products(low01, high01, x0 + x);
                 d23 += Products(low23, high23, x0 + x);
-                e01 += Products(low01, high01, x1 + x);
-                e23 += Products(low23, high23, x1 + x);
+                if (TTokens.Two)
+                {
+                    e01 += Products(low01, high01, x1 + x);
+                    e23 += Products(low23, high23, x1 + x);
+                }
             }
 
             var scale01 = TScales.Load8(g0 + o, 0).ToVector512Unsafe().WithUpper(TScales.Load8(g1 + o, 0));
             var scale23 = TScales.Load8(g2 + o, 0).ToVector512Unsafe().WithUpper(TScales.Load8(g3 + o, 0));
             a01 = Scaled(d01, ones, offsets[b], scale01, xs[b], a01);
             a23 = Scaled(d23, ones, offsets[b], scale23, xs[b], a23);
-            b01 = Scaled(e01, ones, offsets[blocks + b], scale01, xs[blocks + b], b01);
-            b23 = Scaled(e23, ones, offsets[blocks + b], scale23, xs[blocks + b], b23);
+            if (TTokens.Two)
+            {
+                b01 = Scaled(e01, ones, offsets[blocks + b], scale01, xs[blocks + b], b01);
+                b23 = Scaled(e23, ones, offsets[blocks + b], scale23, xs[blocks + b], b23);
+            }
         }
 
         a01.GetLower().Store(y);
         a01.GetUpper().Store(y + sectionRows);
         a23.GetLower().Store(y + (2 * sectionRows));
         a23.GetUpper().Store(y + (3 * sectionRows));
-        b01.GetLower().Store(y + ldy);
-        b01.GetUpper().Store(y + ldy + sectionRows);
-        b23.GetLower().Store(y + ldy + (2 * sectionRows));
-        b23.GetUpper().Store(y + ldy + (3 * sectionRows));
+        if (TTokens.Two)
+        {
+            b01.GetLower().Store(y + ldy);
+            b01.GetUpper().Store(y + ldy + sectionRows);
+            b23.GetLower().Store(y + ldy + (2 * sectionRows));
+            b23.GetUpper().Store(y + ldy + (3 * sectionRows));
+        }
     }
 
     protected override void Group8Pair(byte* first, byte* second, QuantizedActivations q, int token, float* y, int ldy, byte* prefetch, int prefetchLines)
@@ -234,6 +247,22 @@ internal sealed unsafe partial class Q4_0x8MatMul
     private readonly struct EightTokens : ITileTokens
     {
         public static bool Eight => true;
+    }
+
+    /// <summary>How many tokens <see cref="WideSections{TScales, TTokens}"/> computes: one or two.</summary>
+    private interface ISectionTokens
+    {
+        static abstract bool Two { get; }
+    }
+
+    private readonly struct OneToken : ISectionTokens
+    {
+        public static bool Two => false;
+    }
+
+    private readonly struct TwoTokens : ISectionTokens
+    {
+        public static bool Two => true;
     }
 
     /// <summary>One token's 16-bit pair sums for one chunk of 16 rows: low nibbles × the chunk's first four

@@ -28,11 +28,16 @@ internal sealed unsafe partial class Q4_0x8MatMul : InterleavedMatMul
 
     private readonly bool _wide;
 
+    private readonly bool _vnni;
+
     /// <param name="weight">The stored Q4_0 matrix.</param>
     /// <param name="wide">Whether to run the 512-bit kernels with 16-bit partial sums (<see cref="Group8Pair"/>,
-    /// <see cref="Group2x4"/>); needs <see cref="WideSupported"/>.</param>
+    /// <see cref="Group2x4"/>, and the one-token kernel where <paramref name="vnni"/> is false); needs
+    /// <see cref="WideSupported"/>.</param>
     /// <param name="arena">Where the repacked matrix goes; null: an allocation of its own.</param>
-    public Q4_0x8MatMul(WeightTensor weight, bool wide, WeightArena? arena = null)
+    /// <param name="vnni">Whether the one-token kernel adds byte products into int32 lanes with AVX-VNNI's vpdpbusd
+    /// (needs <see cref="AvxVnni"/>); otherwise it sums them in 16-bit lanes first.</param>
+    public Q4_0x8MatMul(WeightTensor weight, bool wide, WeightArena? arena, bool vnni)
         : base(weight, ValueBytesPerBlock, arena)
     {
         if (wide && !WideSupported)
@@ -40,12 +45,18 @@ internal sealed unsafe partial class Q4_0x8MatMul : InterleavedMatMul
             throw new PlatformNotSupportedException("the 512-bit Q4_0 kernels need AVX-512BW");
         }
 
+        if (vnni && !AvxVnni.IsSupported)
+        {
+            throw new PlatformNotSupportedException("this CPU has no AVX-VNNI");
+        }
+
         _wide = wide;
+        _vnni = vnni;
         Repack();
     }
 
     /// <summary>Whether this CPU runs the 512-bit kernels: 512-bit vectors with byte and word operations.</summary>
-    public static bool WideSupported => InterleavedLayout.CpuSupported && Vector512.IsHardwareAccelerated && Avx512BW.IsSupported;
+    public static bool WideSupported => IntegerDot.IsSupported && Vector512.IsHardwareAccelerated && Avx512BW.IsSupported;
 
     protected override bool Wide => _wide;
 
@@ -122,6 +133,27 @@ internal sealed unsafe partial class Q4_0x8MatMul : InterleavedMatMul
         }
     }
 
+    /// <summary>One token over four row groups in the form the constructor chose: vpdpbusd (<see cref="DotProduct1x4{TScales}"/>),
+    /// or 16-bit pair sums on 512-bit (<see cref="WideSections{TScales, TTokens}"/>) or 256-bit vectors
+    /// (<see cref="PairSums1x4{TScales}"/>). All give the same int32 block sums, hence the same bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Group1x4<TScales>(byte* group, long sectionBytes, QuantizedActivations q, int token, float* y, int sectionRows)
+        where TScales : struct, IFloatRowLoader
+    {
+        if (_vnni)
+        {
+            DotProduct1x4<TScales>(group, sectionBytes, q, token, y, sectionRows);
+        }
+        else if (_wide)
+        {
+            WideSections<TScales, OneToken>(group, sectionBytes, q, token, y, 0, sectionRows);
+        }
+        else
+        {
+            PairSums1x4<TScales>(group, sectionBytes, q, token, y, sectionRows);
+        }
+    }
+
     /// <summary>Each broadcast activation word feeds all four groups; low and high nibbles keep separate
     /// accumulators, so with four groups eight independent vpdpbusd chains are in flight. High nibbles stay in place
     /// (<c>raw &amp; 0xF0</c>, sixteen times the nibble): their block sum is then sixteen times the true one and at
@@ -129,7 +161,7 @@ internal sealed unsafe partial class Q4_0x8MatMul : InterleavedMatMul
     /// the chunks save a shift each (the results are bit-identical; in-process, alternated 12 times, 22 layers of
     /// one-token products +0.6 % median).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Group1x4<TScales>(byte* group, long sectionBytes, QuantizedActivations q, int token, float* y, int sectionRows)
+    private void DotProduct1x4<TScales>(byte* group, long sectionBytes, QuantizedActivations q, int token, float* y, int sectionRows)
         where TScales : struct, IFloatRowLoader
     {
         var stride = GroupBlockBytes;
