@@ -8,6 +8,7 @@ namespace Serving.Kernels.Cpu.MatMul;
 // which Q4_0's 4-bit weights allow, widened once per token and block.
 internal sealed unsafe partial class Q4_0x8MatMul
 {
+
     protected override void Group2x4(byte* group, long sectionBytes, QuantizedActivations q, int token, float* y, int ldy, int sectionRows)
     {
         switch (Scales)
@@ -30,7 +31,11 @@ internal sealed unsafe partial class Q4_0x8MatMul
     /// every token. With one token per pass (<see cref="DotProduct1x4{TScales}"/> twice) two or three tokens were
     /// bound by the unpacking and scaling, not by memory: 37.5 and 22.9 GB/s of weights against 62.8 for one token.
     /// One token takes this form only on CPUs without AVX-VNNI, where the alternative is vpmaddubsw and vpmaddwd
-    /// per 32 products instead of a vpmaddubsw per 64 and one vpmaddwd per block.
+    /// per 32 products instead of a vpmaddubsw per 64 and one vpmaddwd per block. One token leaves its four streams
+    /// to the hardware prefetchers: on the Zen 4 machine requesting every line ahead (as
+    /// <see cref="DotProduct1x4{TScales}"/> does on Zen 5, where it gained 7–12 %) capped 22 layers of one-token
+    /// products at 39–40 GB/s while the probe read 53–61 GB/s; without, they read 50–52 GB/s (<c>bench kernels</c>,
+    /// alternated five times; in slow-memory minutes both ≈ 31–35 GB/s). Two tokens are bound by arithmetic either way.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void WideSections<TScales, TTokens>(byte* group, long sectionBytes, QuantizedActivations q, int token, float* y, int ldy, int sectionRows)
@@ -39,7 +44,6 @@ internal sealed unsafe partial class Q4_0x8MatMul
     {
         var stride = GroupBlockBytes;
         var blocks = Blocks;
-        var prefetchBytes = TTokens.Two ? StreamPrefetchBytes : OneTokenPrefetchBytes;
         var x0 = q.Values + ((long)token * Columns);
         var x1 = x0 + Columns;
         var xs = q.Scales + ((long)token * blocks);
@@ -54,7 +58,10 @@ internal sealed unsafe partial class Q4_0x8MatMul
         for (var b = 0; b < blocks; b++)
         {
             var o = b * stride;
-            PrefetchStreams(g0, g1, g2, g3, o + prefetchBytes, stride);
+            if (TTokens.Two)
+            {
+                PrefetchStreams(g0, g1, g2, g3, o + StreamPrefetchBytes, stride);
+            }
             Vector512<short> d01 = default, d23 = default, e01 = default, e23 = default;
             for (var k = 0; k < 4; k++)
             {

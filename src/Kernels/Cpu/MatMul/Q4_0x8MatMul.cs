@@ -19,7 +19,7 @@ internal sealed unsafe partial class Q4_0x8MatMul : InterleavedMatMul
     /// <summary>Eight rows × 16 bytes of nibbles per 32-column block.</summary>
     internal const int ValueBytesPerBlock = 128;
 
-    /// <summary>How far ahead the one-token kernel requests its four streams: further than the other section
+    /// <summary>How far ahead the vpdpbusd one-token kernel requests its four streams: further than the other section
     /// kernels (<see cref="InterleavedMatMul.StreamPrefetchBytes"/>). Once every weight was on huge pages (see
     /// <see cref="WeightArena"/>), 2,048 bytes made the whole decode step 0.1–4.4 % faster than 1,536 in six
     /// in-process runs (median +1.7 %), 2,560 bytes 0–4.5 %, 3,072 and 4,096 bytes 3–9 % slower; Q8_0's kernel was
