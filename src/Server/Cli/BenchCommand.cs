@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using Serving.Kernels.Cpu;
 using Serving.Kernels.Runner;
 using Serving.Server.Benchmarks;
 using Serving.Server.Benchmarks.Serve;
@@ -40,7 +41,7 @@ internal static class BenchCommand
                 var runs = LatencyBenchmark.Run(loaded, load, result.GetValue(promptTokens), result.GetValue(genTokens), result.GetValue(iterations), result.GetValue(threads), result.GetValue(backend), kv);
                 var first = runs[0];
                 Console.WriteLine($"model: {first.Model}");
-                Console.WriteLine($"backend: {result.GetValue(backend)}; KV cache: {kv}");
+                Console.WriteLine($"backend: {result.GetValue(backend)}; KV cache: {kv}; stream prefetch: {(StreamPrefetch.Enabled ? "on" : "off")}");
                 Console.WriteLine($"load: {first.LoadSeconds:F2} s");
                 Console.WriteLine($"weights read per token: {first.WeightBytesPerToken / 1e6:F1} MB; matrix parameters: {first.MatrixParameters / 1e6:F1} M");
                 for (var i = 0; i < runs.Count; i++)

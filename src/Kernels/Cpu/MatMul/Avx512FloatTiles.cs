@@ -7,9 +7,10 @@ namespace Serving.Kernels.Cpu.MatMul;
 /// weights (their widening costs more than the multiply-add it feeds).</summary>
 internal readonly unsafe struct Avx512FloatTiles : IFloatTiles
 {
-    /// <summary>How far ahead <see cref="Stored4x1"/> requests each of its four rows: with only the hardware
-    /// prefetchers, single-token fp16 decode kept too few bytes in flight (a whole decode step 8–29 % faster with
-    /// 2,048 bytes, in-process alternation, see docs/benchmarks.md).</summary>
+    /// <summary>How far ahead <see cref="Stored4x1"/> requests each of its four rows where the CPU gains from it
+    /// (<see cref="StreamPrefetch"/>): on Zen 5, with only the hardware prefetchers, single-token fp16 decode kept too
+    /// few bytes in flight (a whole decode step 8–29 % faster with 2,048 bytes, in-process alternation, see
+    /// docs/benchmarks.md).</summary>
     private const int StreamPrefetchBytes = 2048;
 
     public static int Width => 16;
@@ -21,11 +22,14 @@ internal readonly unsafe struct Avx512FloatTiles : IFloatTiles
         for (var i = 0; i < end; i += 16)
         {
             // Each step reads 32 or 64 bytes of every row, so one request per row and step covers every line.
-            var ahead = (i * TLoader.ElementBytes) + StreamPrefetchBytes;
-            Sse.Prefetch0(w0 + ahead);
-            Sse.Prefetch0(w1 + ahead);
-            Sse.Prefetch0(w2 + ahead);
-            Sse.Prefetch0(w3 + ahead);
+            if (StreamPrefetch.Enabled)
+            {
+                var ahead = (i * TLoader.ElementBytes) + StreamPrefetchBytes;
+                Sse.Prefetch0(w0 + ahead);
+                Sse.Prefetch0(w1 + ahead);
+                Sse.Prefetch0(w2 + ahead);
+                Sse.Prefetch0(w3 + ahead);
+            }
             var u = Vector512.Load(x + i);
             a0 = Vector512.FusedMultiplyAdd(TLoader.Load16(w0, i), u, a0);
             a1 = Vector512.FusedMultiplyAdd(TLoader.Load16(w1, i), u, a1);

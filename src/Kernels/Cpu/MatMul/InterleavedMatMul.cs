@@ -83,14 +83,15 @@ internal abstract unsafe class InterleavedMatMul : ISectionedMatMulKernel, IDisp
     public void Dispose() => _owned?.Dispose();
 
     /// <summary>Requests the <paramref name="stride"/> bytes starting <paramref name="offset"/> bytes into each of the
-    /// four streams of a section kernel, one request per 64 bytes. Called once per block with the offset
+    /// four streams of a section kernel, one request per 64 bytes, where the CPU gains from it
+    /// (<see cref="StreamPrefetch"/>). Called once per block with the offset
     /// <see cref="StreamPrefetchBytes"/> past the block being read, consecutive calls leave no cache line out: a
     /// stream whose lines were requested only in part read much slower than one left to the hardware prefetchers
     /// alone (one request per 144-byte Q4_0 block: a decode step took 17.3–18.6 ms against 11.7–12.0 with two).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     protected static void PrefetchStreams(byte* g0, byte* g1, byte* g2, byte* g3, int offset, int stride)
     {
-        if (!Sse.IsSupported)
+        if (!Sse.IsSupported || !StreamPrefetch.Enabled)
         {
             return;
         }

@@ -11,12 +11,17 @@ internal static class MatMulKernels
     /// <param name="weight">The stored matrix.</param>
     /// <param name="arena">Where a repacked matrix goes (see <see cref="RepackedBytes"/>); null: an allocation of
     /// its own.</param>
-    public static IMatMulKernel For(WeightTensor weight, WeightArena? arena = null) => weight.Type switch
+    /// <exception cref="ArgumentException">An invalid <see cref="StreamPrefetch.Variable"/> setting.</exception>
+    public static IMatMulKernel For(WeightTensor weight, WeightArena? arena = null)
     {
-        GgmlType.Q8_0 when InterleavedLayout.Supports(weight.Type, weight.Rows) => new Q8_0x8MatMul(weight, Q8_0x8MatMul.WideSupported, arena),
-        GgmlType.Q4_0 when InterleavedLayout.Supports(weight.Type, weight.Rows) => new Q4_0x8MatMul(weight, Q4_0x8MatMul.WideSupported, arena, AvxVnni.IsSupported),
-        _ => ForStoredLayout(weight),
-    };
+        StreamPrefetch.ThrowIfInvalid();
+        return weight.Type switch
+        {
+            GgmlType.Q8_0 when InterleavedLayout.Supports(weight.Type, weight.Rows) => new Q8_0x8MatMul(weight, Q8_0x8MatMul.WideSupported, arena),
+            GgmlType.Q4_0 when InterleavedLayout.Supports(weight.Type, weight.Rows) => new Q4_0x8MatMul(weight, Q4_0x8MatMul.WideSupported, arena, AvxVnni.IsSupported),
+            _ => ForStoredLayout(weight),
+        };
+    }
 
     /// <summary>The bytes <see cref="For"/> allocates for <paramref name="weight"/>'s repacked copy; 0 where the
     /// kernel reads the weights where they are stored.</summary>
