@@ -141,7 +141,7 @@ internal static unsafe class KernelBenchmark
     private static IMatMulKernel Narrow(WeightTensor weight, WeightArena? arena) => weight.Type switch
     {
         GgmlType.Q4_0 when InterleavedLayout.Supports(weight.Type, weight.Rows) => new Q4_0x8MatMul(weight, wide: false, arena, AvxVnni.IsSupported),
-        GgmlType.Q8_0 when InterleavedLayout.Supports(weight.Type, weight.Rows) => new Q8_0x8MatMul(weight, wide: false, arena),
+        GgmlType.Q8_0 when InterleavedLayout.Supports(weight.Type, weight.Rows) => new Q8_0x8MatMul(weight, wide: false, arena, AvxVnni.IsSupported),
         _ => MatMulKernels.For(weight, arena),
     };
 

@@ -257,7 +257,7 @@ public sealed unsafe class MatMulKernelTests
             return false;
         }
 
-        Assert.Throws<PlatformNotSupportedException>(() => weight.Type == GgmlType.Q4_0 ? (object)new Q4_0x8MatMul(weight, wide: false, null, vnni: false) : new Q8_0x8MatMul(weight, wide: false));
+        Assert.Throws<PlatformNotSupportedException>(() => weight.Type == GgmlType.Q4_0 ? (object)new Q4_0x8MatMul(weight, wide: false, null, vnni: false) : new Q8_0x8MatMul(weight, wide: false, null, vnni: false));
         Assert.IsNotAssignableFrom<InterleavedMatMul>(MatMulKernels.For(weight));
         return true;
     }

@@ -125,38 +125,40 @@ public sealed unsafe class WideKernelTests
         }
     }
 
-    /// <summary>Q4_0's one-token kernel in every form (vpdpbusd where the CPU has AVX-VNNI, 16-bit pair sums on 256- and
-    /// 512-bit vectors) gives every row what the four-token tile gives it, bit for bit, over sections and rows in
-    /// order, in each scale form: which form a CPU runs must not change a token.</summary>
+    /// <summary>Every form of each type's kernel (<see cref="KernelForms"/>) gives every output what the narrow form
+    /// without AVX-VNNI gives it for a batch of 13 tokens (tiles of eight and four, then one token), and one token at a
+    /// time through the sections and through rows in order gives the same, bit for bit, in each scale form: which
+    /// form a CPU runs, and how many tokens share a step, must not change a token.</summary>
     [Theory]
-    [InlineData("Normal")]
-    [InlineData("Finite")]
-    [InlineData("Any")]
-    public void Q4_0_one_token_forms_equal_the_four_token_tile(string form)
+    [MemberData(nameof(TypesAndScaleForms))]
+    public void Every_form_equals_the_narrow_tiles_bit_for_bit(GgmlType type, string form)
     {
         const int rows = 104;
         const int columns = 224;
         const int sectionRows = 24;
-        using var weightBytes = Weights(GgmlType.Q4_0, rows, columns, seed: 47);
-        var weight = WithScaleForm(GgmlType.Q4_0, weightBytes, rows, columns, row: 77, block: 5, form);
-        using var x = new NativeBuffer<float>(4 * columns);
-        for (var i = 0; i < 4 * columns; i++)
+        const int tokens = 13;
+        using var weightBytes = Weights(type, rows, columns, seed: 47);
+        var weight = WithScaleForm(type, weightBytes, rows, columns, row: 77, block: 5, form);
+        using var x = new NativeBuffer<float>(tokens * columns);
+        for (var i = 0; i < tokens * columns; i++)
         {
             x.Pointer[i] = MathF.Sin(i * 0.53f) * (1 + (i % 9));
         }
 
-        using var quantized = new QuantizedActivations(4, columns);
-        quantized.Quantize(x.Pointer, 4, columns);
-        using var tile = new NativeBuffer<float>(4 * rows);
-        using var reference = new Q4_0x8MatMul(weight, wide: false, null, vnni: false);
-        reference.Compute(new MatMulInput(x.Pointer, quantized, 4, columns), tile.Pointer, rows, 0, rows);
+        using var quantized = new QuantizedActivations(tokens, columns);
+        quantized.Quantize(x.Pointer, tokens, columns);
+        var batch = new MatMulInput(x.Pointer, quantized, tokens, columns);
+        var forms = KernelForms(weight);
+        using var expected = new NativeBuffer<float>(tokens * rows);
+        forms[0].Compute(batch, expected.Pointer, rows, 0, rows);
+        using var tiles = new NativeBuffer<float>(tokens * rows);
         using var sectioned = new NativeBuffer<float>(rows);
         using var inOrder = new NativeBuffer<float>(rows);
-        var forms = Q4_0OneTokenForms(weight);
         foreach (var kernel in forms)
         {
             Assert.Equal(form, kernel.Scales.ToString());
-            for (var t = 0; t < 4; t++)
+            kernel.Compute(batch, tiles.Pointer, rows, 0, rows);
+            for (var t = 0; t < tokens; t++)
             {
                 using var one = new QuantizedActivations(1, columns);
                 one.Quantize(x.Pointer + (t * columns), 1, columns);
@@ -166,19 +168,19 @@ public sealed unsafe class WideKernelTests
                 kernel.Compute(input, inOrder.Pointer, rows, 0, rows);
                 for (var r = 0; r < rows; r++)
                 {
-                    var expected = tile.Pointer[(t * rows) + r];
+                    var i = (t * rows) + r;
                     Assert.True(
-                        SameBits(expected, sectioned.Pointer[r]) && SameBits(expected, inOrder.Pointer[r]),
-                        $"form {forms.IndexOf(kernel)} token {t} row {r}: tile {expected}, sections {sectioned.Pointer[r]}, in order {inOrder.Pointer[r]}");
+                        SameBits(expected.Pointer[i], tiles.Pointer[i]) && SameBits(expected.Pointer[i], sectioned.Pointer[r]) && SameBits(expected.Pointer[i], inOrder.Pointer[r]),
+                        $"form {forms.IndexOf(kernel)} token {t} row {r}: narrow tiles {expected.Pointer[i]}, tiles {tiles.Pointer[i]}, sections {sectioned.Pointer[r]}, in order {inOrder.Pointer[r]}");
                 }
             }
-
-            kernel.Dispose();
         }
+
+        forms.ForEach(k => k.Dispose());
     }
 
-    /// <summary>The extremes each type allows, through the eight-token tile and the one or two tokens after it (the
-    /// section kernels), and for Q4_0 through every one-token form: every nibble 15 (or 0) against activations that
+    /// <summary>The extremes each type allows, through the eight- and four-token tiles and the one or two tokens after
+    /// them (the section kernels), in every form of each type's kernel (<see cref="KernelForms"/>): every nibble 15 (or 0) against activations that
     /// all quantize to +127 or −127 puts 8 · 2 · 15 · 127 = 30,480 into a 16-bit lane; for Q8_0 every byte 127 (or
     /// −128, stored +128-offset as 255 and 0). The outputs must still be the exact products (a wrapped or saturated
     /// lane would be off by thousands).</summary>
@@ -189,11 +191,6 @@ public sealed unsafe class WideKernelTests
     {
         const int rows = 32;
         const int columns = 128;
-        if (type == GgmlType.Q8_0 && !WideSupported(type))
-        {
-            return;
-        }
-
         // Per row parity: the stored bytes of every block and the weight value they stand for.
         var (evenByte, oddByte, evenWeight, oddWeight, blockBytes) = type == GgmlType.Q4_0
             ? ((byte)0xFF, (byte)0x00, 7.0, -8.0, Q4_0.BlockBytes)
@@ -211,8 +208,7 @@ public sealed unsafe class WideKernelTests
         }
 
         var weight = new WeightTensor("w", type, [rows, columns], (nint)weightBytes.Pointer, weightBytes.Length);
-        var kernels = type == GgmlType.Q4_0 ? Q4_0OneTokenForms(weight) : [Kernel(weight, wide: true)];
-        foreach (var kernel in kernels)
+        foreach (var kernel in KernelForms(weight))
         {
             foreach (var tokens in new[] { 9, 10 })
             {
@@ -250,26 +246,35 @@ public sealed unsafe class WideKernelTests
 
     private static bool WideSupported(GgmlType type) => type == GgmlType.Q4_0 ? Q4_0x8MatMul.WideSupported : Q8_0x8MatMul.WideSupported;
 
-    private static InterleavedMatMul Kernel(WeightTensor weight, bool wide) =>
-        weight.Type == GgmlType.Q4_0 ? new Q4_0x8MatMul(weight, wide, null, AvxVnni.IsSupported) : new Q8_0x8MatMul(weight, wide);
+    private static InterleavedMatMul Kernel(WeightTensor weight, bool wide, bool vnni) =>
+        weight.Type == GgmlType.Q4_0 ? new Q4_0x8MatMul(weight, wide, null, vnni) : new Q8_0x8MatMul(weight, wide, null, vnni);
 
-    /// <summary>Each one-token form of the Q4_0 kernel this CPU can run: vpdpbusd (with AVX-VNNI), and 16-bit pair
-    /// sums on 256-bit and (with AVX-512BW) 512-bit vectors.</summary>
-    private static List<InterleavedMatMul> Q4_0OneTokenForms(WeightTensor weight)
+    private static InterleavedMatMul Kernel(WeightTensor weight, bool wide) => Kernel(weight, wide, AvxVnni.IsSupported);
+
+    /// <summary>Each form of the type's interleaved kernel this CPU can build: narrow and (where supported) wide, with
+    /// products through vpdpbusd (with AVX-VNNI) and without it (Q4_0: 16-bit pair sums in the one-token kernel; Q8_0:
+    /// signed weights through vpmaddubsw). The first is the narrow one without AVX-VNNI, which every AVX2 CPU
+    /// runs.</summary>
+    private static List<InterleavedMatMul> KernelForms(WeightTensor weight)
     {
-        var forms = new List<InterleavedMatMul> { new Q4_0x8MatMul(weight, wide: false, null, vnni: false) };
-        if (Q4_0x8MatMul.WideSupported)
+        var forms = new List<InterleavedMatMul>();
+        foreach (var vnni in new[] { false, true })
         {
-            forms.Add(new Q4_0x8MatMul(weight, wide: true, null, vnni: false));
+            foreach (var wide in new[] { false, true })
+            {
+                if ((vnni && !AvxVnni.IsSupported) || (wide && !WideSupported(weight.Type)))
+                {
+                    continue;
+                }
+
+                forms.Add(Kernel(weight, wide, vnni));
+            }
         }
 
-        if (AvxVnni.IsSupported)
+        Assert.Equal(AvxVnni.IsSupported, forms.Count > (WideSupported(weight.Type) ? 2 : 1));
+        if (!AvxVnni.IsSupported)
         {
-            forms.Add(new Q4_0x8MatMul(weight, wide: false, null, vnni: true));
-        }
-        else
-        {
-            Assert.Throws<PlatformNotSupportedException>(() => new Q4_0x8MatMul(weight, wide: false, null, vnni: true));
+            Assert.Throws<PlatformNotSupportedException>(() => Kernel(weight, wide: false, vnni: true));
         }
 
         return forms;

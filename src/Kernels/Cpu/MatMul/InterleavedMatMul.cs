@@ -42,8 +42,7 @@ internal abstract unsafe class InterleavedMatMul : ISectionedMatMulKernel, IDisp
     {
         if (!InterleavedLayout.CpuSupports(weight.Type))
         {
-            throw new PlatformNotSupportedException(
-                $"the interleaved {weight.Type} kernels need {(weight.Type == GgmlType.Q8_0 ? "AVX-VNNI" : "AVX2 and FMA")}");
+            throw new PlatformNotSupportedException($"the interleaved {weight.Type} kernels need AVX2 and FMA");
         }
 
         Weight = weight;

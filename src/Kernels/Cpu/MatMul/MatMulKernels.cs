@@ -17,7 +17,7 @@ internal static class MatMulKernels
         StreamPrefetch.ThrowIfInvalid();
         return weight.Type switch
         {
-            GgmlType.Q8_0 when InterleavedLayout.Supports(weight.Type, weight.Rows) => new Q8_0x8MatMul(weight, Q8_0x8MatMul.WideSupported, arena),
+            GgmlType.Q8_0 when InterleavedLayout.Supports(weight.Type, weight.Rows) => new Q8_0x8MatMul(weight, Q8_0x8MatMul.WideSupported, arena, AvxVnni.IsSupported),
             GgmlType.Q4_0 when InterleavedLayout.Supports(weight.Type, weight.Rows) => new Q4_0x8MatMul(weight, Q4_0x8MatMul.WideSupported, arena, AvxVnni.IsSupported),
             _ => ForStoredLayout(weight),
         };

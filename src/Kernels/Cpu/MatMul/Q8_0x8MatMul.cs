@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Serving.Kernels.Quantization;
 using Serving.Kernels.Tensors;
 
@@ -8,9 +9,11 @@ namespace Serving.Kernels.Cpu.MatMul;
 
 /// <summary>
 /// Q8_0 weights repacked once into the <see cref="InterleavedLayout"/> (272 bytes per 8 rows × 32 columns: eight
-/// fp16 scales, then eight 32-byte chunks; in chunk k, byte 4r+m is row r's column 4k+m). Weights are stored offset
-/// by +128 so they are the unsigned operand of vpdpbusd; the offset comes back out as the accumulator's starting value
-/// −128·Σx of the activation block (<see cref="QuantizedActivations.ByteOffsets"/>).
+/// fp16 scales, then eight 32-byte chunks; in chunk k, byte 4r+m is row r's column 4k+m). With AVX-VNNI weights are
+/// stored offset by +128 so they are the unsigned operand of vpdpbusd, and the offset comes back out as the
+/// accumulator's starting value −128·Σx of the activation block (<see cref="QuantizedActivations.ByteOffsets"/>);
+/// without, they stay signed and go through vpmaddubsw with their sign moved onto the activations
+/// (<see cref="IQ8_0Products"/>). Every kernel is compiled for both forms.
 /// </summary>
 [SuppressMessage("Naming", "CA1707", Justification = "Named after the GGUF type.")]
 internal sealed unsafe partial class Q8_0x8MatMul : InterleavedMatMul
@@ -20,11 +23,15 @@ internal sealed unsafe partial class Q8_0x8MatMul : InterleavedMatMul
 
     private readonly bool _wide;
 
+    private readonly bool _vnni;
+
     /// <param name="weight">The stored Q8_0 matrix.</param>
     /// <param name="wide">Whether to run the eight-token tiles and two-token sections (<see cref="Group8Pair"/>,
     /// <see cref="Group2x4"/>); needs <see cref="WideSupported"/>.</param>
     /// <param name="arena">Where the repacked matrix goes; null: an allocation of its own.</param>
-    public Q8_0x8MatMul(WeightTensor weight, bool wide, WeightArena? arena = null)
+    /// <param name="vnni">Whether to store the weights offset binary for AVX-VNNI's vpdpbusd (needs
+    /// <see cref="AvxVnni"/>) rather than signed for vpmaddubsw.</param>
+    public Q8_0x8MatMul(WeightTensor weight, bool wide, WeightArena? arena, bool vnni)
         : base(weight, ValueBytesPerBlock, arena)
     {
         if (wide && !WideSupported)
@@ -32,7 +39,13 @@ internal sealed unsafe partial class Q8_0x8MatMul : InterleavedMatMul
             throw new PlatformNotSupportedException("the wide Q8_0 kernels need 512-bit vectors");
         }
 
+        if (vnni && !AvxVnni.IsSupported)
+        {
+            throw new PlatformNotSupportedException("this CPU has no AVX-VNNI");
+        }
+
         _wide = wide;
+        _vnni = vnni;
         Repack();
     }
 
@@ -43,22 +56,36 @@ internal sealed unsafe partial class Q8_0x8MatMul : InterleavedMatMul
 
     protected override void Group1(byte* group, QuantizedActivations q, int token, float* y)
     {
+        if (_vnni)
+        {
+            Group1<OffsetBinaryProducts>(group, q, token, y);
+        }
+        else
+        {
+            Group1<SignedProducts>(group, q, token, y);
+        }
+    }
+
+    private void Group1<TProducts>(byte* group, QuantizedActivations q, int token, float* y)
+        where TProducts : struct, IQ8_0Products
+    {
         switch (Scales)
         {
             case BlockScaleForm.Normal:
-                Group1<F16NormalRowLoader>(group, q, token, y);
+                Group1<TProducts, F16NormalRowLoader>(group, q, token, y);
                 break;
             case BlockScaleForm.Finite:
-                Group1<F16FiniteRowLoader>(group, q, token, y);
+                Group1<TProducts, F16FiniteRowLoader>(group, q, token, y);
                 break;
             default:
-                Group1<F16RowLoader>(group, q, token, y);
+                Group1<TProducts, F16RowLoader>(group, q, token, y);
                 break;
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Group1<TScales>(byte* group, QuantizedActivations q, int token, float* y)
+    private void Group1<TProducts, TScales>(byte* group, QuantizedActivations q, int token, float* y)
+        where TProducts : struct, IQ8_0Products
         where TScales : struct, IFloatRowLoader
     {
         var stride = GroupBlockBytes;
@@ -74,14 +101,14 @@ internal sealed unsafe partial class Q8_0x8MatMul : InterleavedMatMul
             // Four accumulators keep the chains of dependent vpdpbusd two long, as in Q4_0x8MatMul's one-token
             // kernel: more independent work in flight keeps more weight loads outstanding.
             var values = block + InterleavedLayout.ScaleBytes;
-            var a0 = IntegerDot.Accumulate(Vector256.Create(offsets[b]), Vector256.Load(values), Broadcast(x));
-            var a1 = IntegerDot.Accumulate(Vector256<int>.Zero, Vector256.Load(values + 32), Broadcast(x + 4));
-            var a2 = IntegerDot.Accumulate(Vector256<int>.Zero, Vector256.Load(values + 64), Broadcast(x + 8));
-            var a3 = IntegerDot.Accumulate(Vector256<int>.Zero, Vector256.Load(values + 96), Broadcast(x + 12));
-            a0 = IntegerDot.Accumulate(a0, Vector256.Load(values + 128), Broadcast(x + 16));
-            a1 = IntegerDot.Accumulate(a1, Vector256.Load(values + 160), Broadcast(x + 20));
-            a2 = IntegerDot.Accumulate(a2, Vector256.Load(values + 192), Broadcast(x + 24));
-            a3 = IntegerDot.Accumulate(a3, Vector256.Load(values + 224), Broadcast(x + 28));
+            var a0 = Dot<TProducts>(TProducts.Start(offsets[b]), Vector256.Load(values), Broadcast(x));
+            var a1 = Dot<TProducts>(Vector256<int>.Zero, Vector256.Load(values + 32), Broadcast(x + 4));
+            var a2 = Dot<TProducts>(Vector256<int>.Zero, Vector256.Load(values + 64), Broadcast(x + 8));
+            var a3 = Dot<TProducts>(Vector256<int>.Zero, Vector256.Load(values + 96), Broadcast(x + 12));
+            a0 = Dot<TProducts>(a0, Vector256.Load(values + 128), Broadcast(x + 16));
+            a1 = Dot<TProducts>(a1, Vector256.Load(values + 160), Broadcast(x + 20));
+            a2 = Dot<TProducts>(a2, Vector256.Load(values + 192), Broadcast(x + 24));
+            a3 = Dot<TProducts>(a3, Vector256.Load(values + 224), Broadcast(x + 28));
 
             var scale = TScales.Load8(block, 0) * Vector256.Create(xs[b]);
             acc = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle((a0 + a1) + (a2 + a3)), scale, acc);
@@ -92,16 +119,29 @@ internal sealed unsafe partial class Q8_0x8MatMul : InterleavedMatMul
 
     protected override void Group1x4(byte* group, long sectionBytes, QuantizedActivations q, int token, float* y, int sectionRows)
     {
+        if (_vnni)
+        {
+            Group1x4<OffsetBinaryProducts>(group, sectionBytes, q, token, y, sectionRows);
+        }
+        else
+        {
+            Group1x4<SignedProducts>(group, sectionBytes, q, token, y, sectionRows);
+        }
+    }
+
+    private void Group1x4<TProducts>(byte* group, long sectionBytes, QuantizedActivations q, int token, float* y, int sectionRows)
+        where TProducts : struct, IQ8_0Products
+    {
         switch (Scales)
         {
             case BlockScaleForm.Normal:
-                Group1x4<F16NormalRowLoader>(group, sectionBytes, q, token, y, sectionRows);
+                Group1x4<TProducts, F16NormalRowLoader>(group, sectionBytes, q, token, y, sectionRows);
                 break;
             case BlockScaleForm.Finite:
-                Group1x4<F16FiniteRowLoader>(group, sectionBytes, q, token, y, sectionRows);
+                Group1x4<TProducts, F16FiniteRowLoader>(group, sectionBytes, q, token, y, sectionRows);
                 break;
             default:
-                Group1x4<F16RowLoader>(group, sectionBytes, q, token, y, sectionRows);
+                Group1x4<TProducts, F16RowLoader>(group, sectionBytes, q, token, y, sectionRows);
                 break;
         }
     }
@@ -109,7 +149,8 @@ internal sealed unsafe partial class Q8_0x8MatMul : InterleavedMatMul
     /// <summary>Each broadcast activation word feeds all four groups; two accumulators per group (even and odd
     /// chunks) keep eight independent vpdpbusd chains in flight.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Group1x4<TScales>(byte* group, long sectionBytes, QuantizedActivations q, int token, float* y, int sectionRows)
+    private void Group1x4<TProducts, TScales>(byte* group, long sectionBytes, QuantizedActivations q, int token, float* y, int sectionRows)
+        where TProducts : struct, IQ8_0Products
         where TScales : struct, IFloatRowLoader
     {
         var stride = GroupBlockBytes;
@@ -127,7 +168,7 @@ internal sealed unsafe partial class Q8_0x8MatMul : InterleavedMatMul
             var o = b * stride;
             PrefetchStreams(g0, g1, g2, g3, o + StreamPrefetchBytes, stride);
             var x = xq + (b * 32);
-            var offset = Vector256.Create(offsets[b]);
+            var offset = TProducts.Start(offsets[b]);
             Vector256<int> even0 = offset, even1 = offset, even2 = offset, even3 = offset;
             Vector256<int> odd0 = default, odd1 = default, odd2 = default, odd3 = default;
             for (var k = 0; k < 8; k += 2)
@@ -135,14 +176,14 @@ internal sealed unsafe partial class Q8_0x8MatMul : InterleavedMatMul
                 var c = o + InterleavedLayout.ScaleBytes + (k * 32);
                 var xe = Broadcast(x + (4 * k));
                 var xo = Broadcast(x + (4 * k) + 4);
-                even0 = IntegerDot.Accumulate(even0, Vector256.Load(g0 + c), xe);
-                odd0 = IntegerDot.Accumulate(odd0, Vector256.Load(g0 + c + 32), xo);
-                even1 = IntegerDot.Accumulate(even1, Vector256.Load(g1 + c), xe);
-                odd1 = IntegerDot.Accumulate(odd1, Vector256.Load(g1 + c + 32), xo);
-                even2 = IntegerDot.Accumulate(even2, Vector256.Load(g2 + c), xe);
-                odd2 = IntegerDot.Accumulate(odd2, Vector256.Load(g2 + c + 32), xo);
-                even3 = IntegerDot.Accumulate(even3, Vector256.Load(g3 + c), xe);
-                odd3 = IntegerDot.Accumulate(odd3, Vector256.Load(g3 + c + 32), xo);
+                even0 = Dot<TProducts>(even0, Vector256.Load(g0 + c), xe);
+                odd0 = Dot<TProducts>(odd0, Vector256.Load(g0 + c + 32), xo);
+                even1 = Dot<TProducts>(even1, Vector256.Load(g1 + c), xe);
+                odd1 = Dot<TProducts>(odd1, Vector256.Load(g1 + c + 32), xo);
+                even2 = Dot<TProducts>(even2, Vector256.Load(g2 + c), xe);
+                odd2 = Dot<TProducts>(odd2, Vector256.Load(g2 + c + 32), xo);
+                even3 = Dot<TProducts>(even3, Vector256.Load(g3 + c), xe);
+                odd3 = Dot<TProducts>(odd3, Vector256.Load(g3 + c + 32), xo);
             }
 
             var xs = Vector256.Create(scales[b]);
@@ -160,40 +201,67 @@ internal sealed unsafe partial class Q8_0x8MatMul : InterleavedMatMul
 
     protected override void Group4(byte* group, QuantizedActivations q, int token, float* y, int ldy)
     {
+        if (_vnni)
+        {
+            Group4<OffsetBinaryProducts>(group, q, token, y, ldy);
+        }
+        else
+        {
+            Group4<SignedProducts>(group, q, token, y, ldy);
+        }
+    }
+
+    private void Group4<TProducts>(byte* group, QuantizedActivations q, int token, float* y, int ldy)
+        where TProducts : struct, IQ8_0Products
+    {
         switch (Scales)
         {
             case BlockScaleForm.Normal:
-                Group4<F16NormalRowLoader>(group, q, token, y, ldy);
+                Group4<TProducts, F16NormalRowLoader>(group, q, token, y, ldy);
                 break;
             case BlockScaleForm.Finite:
-                Group4<F16FiniteRowLoader>(group, q, token, y, ldy);
+                Group4<TProducts, F16FiniteRowLoader>(group, q, token, y, ldy);
                 break;
             default:
-                Group4<F16RowLoader>(group, q, token, y, ldy);
+                Group4<TProducts, F16RowLoader>(group, q, token, y, ldy);
                 break;
         }
     }
 
     protected override void Group4Pair(byte* first, byte* second, QuantizedActivations q, int token, float* y, int ldy, byte* prefetch, int prefetchLines)
     {
+        if (_vnni)
+        {
+            Group4Pair<OffsetBinaryProducts>(first, second, q, token, y, ldy, prefetch, prefetchLines);
+        }
+        else
+        {
+            Group4Pair<SignedProducts>(first, second, q, token, y, ldy, prefetch, prefetchLines);
+        }
+    }
+
+    private void Group4Pair<TProducts>(byte* first, byte* second, QuantizedActivations q, int token, float* y, int ldy, byte* prefetch, int prefetchLines)
+        where TProducts : struct, IQ8_0Products
+    {
         switch (Scales)
         {
             case BlockScaleForm.Normal:
-                Group4Pair<F16NormalRowLoader>(first, second, q, token, y, ldy, prefetch, prefetchLines);
+                Group4Pair<TProducts, F16NormalRowLoader>(first, second, q, token, y, ldy, prefetch, prefetchLines);
                 break;
             case BlockScaleForm.Finite:
-                Group4Pair<F16FiniteRowLoader>(first, second, q, token, y, ldy, prefetch, prefetchLines);
+                Group4Pair<TProducts, F16FiniteRowLoader>(first, second, q, token, y, ldy, prefetch, prefetchLines);
                 break;
             default:
-                Group4Pair<F16RowLoader>(first, second, q, token, y, ldy, prefetch, prefetchLines);
+                Group4Pair<TProducts, F16RowLoader>(first, second, q, token, y, ldy, prefetch, prefetchLines);
                 break;
         }
     }
 
     /// <summary>Sixteen rows × four tokens: each broadcast activation word feeds both groups' products. Per output
-    /// the operations are those of <see cref="Group4{TScales}"/>.</summary>
+    /// the operations are those of <see cref="Group4{TProducts, TScales}"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Group4Pair<TScales>(byte* first, byte* second, QuantizedActivations q, int token, float* y, int ldy, byte* prefetch, int prefetchLines)
+    private void Group4Pair<TProducts, TScales>(byte* first, byte* second, QuantizedActivations q, int token, float* y, int ldy, byte* prefetch, int prefetchLines)
+        where TProducts : struct, IQ8_0Products
         where TScales : struct, IFloatRowLoader
     {
         var stride = GroupBlockBytes;
@@ -219,27 +287,29 @@ internal sealed unsafe partial class Q8_0x8MatMul : InterleavedMatMul
             var blockA = first + (b * stride);
             var blockB = second + (b * stride);
             var o = b * 32;
-            Vector256<int> d0 = Vector256.Create(offset0[b]), e0 = d0;
-            Vector256<int> d1 = Vector256.Create(offset1[b]), e1 = d1;
-            Vector256<int> d2 = Vector256.Create(offset2[b]), e2 = d2;
-            Vector256<int> d3 = Vector256.Create(offset3[b]), e3 = d3;
+            Vector256<int> d0 = TProducts.Start(offset0[b]), e0 = d0;
+            Vector256<int> d1 = TProducts.Start(offset1[b]), e1 = d1;
+            Vector256<int> d2 = TProducts.Start(offset2[b]), e2 = d2;
+            Vector256<int> d3 = TProducts.Start(offset3[b]), e3 = d3;
             for (var k = 0; k < 8; k++)
             {
                 var wA = Vector256.Load(blockA + InterleavedLayout.ScaleBytes + (k * 32));
                 var wB = Vector256.Load(blockB + InterleavedLayout.ScaleBytes + (k * 32));
+                var oA = TProducts.Operand(wA);
+                var oB = TProducts.Operand(wB);
                 var c = o + (4 * k);
                 var x = Broadcast(x0 + c);
-                d0 = IntegerDot.Accumulate(d0, wA, x);
-                e0 = IntegerDot.Accumulate(e0, wB, x);
+                d0 = TProducts.Accumulate(d0, wA, oA, x);
+                e0 = TProducts.Accumulate(e0, wB, oB, x);
                 x = Broadcast(x1 + c);
-                d1 = IntegerDot.Accumulate(d1, wA, x);
-                e1 = IntegerDot.Accumulate(e1, wB, x);
+                d1 = TProducts.Accumulate(d1, wA, oA, x);
+                e1 = TProducts.Accumulate(e1, wB, oB, x);
                 x = Broadcast(x2 + c);
-                d2 = IntegerDot.Accumulate(d2, wA, x);
-                e2 = IntegerDot.Accumulate(e2, wB, x);
+                d2 = TProducts.Accumulate(d2, wA, oA, x);
+                e2 = TProducts.Accumulate(e2, wB, oB, x);
                 x = Broadcast(x3 + c);
-                d3 = IntegerDot.Accumulate(d3, wA, x);
-                e3 = IntegerDot.Accumulate(e3, wB, x);
+                d3 = TProducts.Accumulate(d3, wA, oA, x);
+                e3 = TProducts.Accumulate(e3, wB, oB, x);
             }
 
             var scaleA = TScales.Load8(blockA, 0);
@@ -265,7 +335,8 @@ internal sealed unsafe partial class Q8_0x8MatMul : InterleavedMatMul
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Group4<TScales>(byte* group, QuantizedActivations q, int token, float* y, int ldy)
+    private void Group4<TProducts, TScales>(byte* group, QuantizedActivations q, int token, float* y, int ldy)
+        where TProducts : struct, IQ8_0Products
         where TScales : struct, IFloatRowLoader
     {
         var stride = GroupBlockBytes;
@@ -287,18 +358,19 @@ internal sealed unsafe partial class Q8_0x8MatMul : InterleavedMatMul
         {
             var block = group + (b * stride);
             var o = b * 32;
-            var d0 = Vector256.Create(offset0[b]);
-            var d1 = Vector256.Create(offset1[b]);
-            var d2 = Vector256.Create(offset2[b]);
-            var d3 = Vector256.Create(offset3[b]);
+            var d0 = TProducts.Start(offset0[b]);
+            var d1 = TProducts.Start(offset1[b]);
+            var d2 = TProducts.Start(offset2[b]);
+            var d3 = TProducts.Start(offset3[b]);
             for (var k = 0; k < 8; k++)
             {
                 var w = Vector256.Load(block + InterleavedLayout.ScaleBytes + (k * 32));
+                var operand = TProducts.Operand(w);
                 var c = o + (4 * k);
-                d0 = IntegerDot.Accumulate(d0, w, Broadcast(x0 + c));
-                d1 = IntegerDot.Accumulate(d1, w, Broadcast(x1 + c));
-                d2 = IntegerDot.Accumulate(d2, w, Broadcast(x2 + c));
-                d3 = IntegerDot.Accumulate(d3, w, Broadcast(x3 + c));
+                d0 = TProducts.Accumulate(d0, w, operand, Broadcast(x0 + c));
+                d1 = TProducts.Accumulate(d1, w, operand, Broadcast(x1 + c));
+                d2 = TProducts.Accumulate(d2, w, operand, Broadcast(x2 + c));
+                d3 = TProducts.Accumulate(d3, w, operand, Broadcast(x3 + c));
             }
 
             var scale = TScales.Load8(block, 0);
@@ -314,20 +386,23 @@ internal sealed unsafe partial class Q8_0x8MatMul : InterleavedMatMul
         a3.Store(y + (3 * ldy));
     }
 
-    /// <summary>Every byte of the row's chunks becomes 0x80: the offset-binary byte 0x80 is the value 0.</summary>
+    /// <summary>Every byte of the row's chunks becomes the value 0: 0x80 in offset binary, 0x00 signed.</summary>
     protected override void ZeroBlock(byte* values, int row)
     {
+        var zero = _vnni ? 0x80808080u : 0u;
         for (var k = 0; k < 8; k++)
         {
-            ((uint*)values)[(k * InterleavedLayout.Rows) + row] = 0x80808080u;
+            ((uint*)values)[(k * InterleavedLayout.Rows) + row] = zero;
         }
     }
 
-    /// <summary>Adding 128 to a two's-complement byte flips its top bit, so four weights are offset with one xor.</summary>
+    /// <summary>Adding 128 to a two's-complement byte flips its top bit, so four weights are offset with one xor (with
+    /// zero where they stay signed).</summary>
     protected override void RepackGroup(int group)
     {
         var source = (byte*)Weight.Data;
         var rowBytes = Weight.RowBytes;
+        var offset = _vnni ? 0x80808080u : 0u;
         for (var b = 0; b < Blocks; b++)
         {
             var destination = GroupStart(group) + (b * GroupBlockBytes);
@@ -338,9 +413,15 @@ internal sealed unsafe partial class Q8_0x8MatMul : InterleavedMatMul
                 var chunks = (uint*)(destination + InterleavedLayout.ScaleBytes) + r;
                 for (var k = 0; k < 8; k++)
                 {
-                    chunks[k * 8] = Unsafe.ReadUnaligned<uint>(block + 2 + (4 * k)) ^ 0x80808080u;
+                    chunks[k * 8] = Unsafe.ReadUnaligned<uint>(block + 2 + (4 * k)) ^ offset;
                 }
             }
         }
     }
+
+    /// <summary>One chunk's products added to <paramref name="acc"/>, for a chunk no other token uses.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Dot<TProducts>(Vector256<int> acc, Vector256<byte> weights, Vector256<sbyte> x)
+        where TProducts : struct, IQ8_0Products =>
+        TProducts.Accumulate(acc, weights, TProducts.Operand(weights), x);
 }
