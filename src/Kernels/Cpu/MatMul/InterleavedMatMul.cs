@@ -35,10 +35,11 @@ internal abstract unsafe class InterleavedMatMul : ISectionedMatMulKernel, IDisp
     private readonly byte* _packed;
 
     /// <param name="weight">The stored matrix.</param>
-    /// <param name="valueBytesPerBlock">Bytes of one row group's values per 32-column block.</param>
+    /// <param name="columnsPerBlock">Columns of one block: 32, or a k-quant's 256-column super-block.</param>
+    /// <param name="groupBlockBytes">Bytes of one row group's block.</param>
     /// <param name="arena">Where to put the repacked matrix (a model's matrices share one); null: an allocation of
     /// its own.</param>
-    protected InterleavedMatMul(WeightTensor weight, int valueBytesPerBlock, WeightArena? arena)
+    protected InterleavedMatMul(WeightTensor weight, int columnsPerBlock, int groupBlockBytes, WeightArena? arena)
     {
         if (!InterleavedLayout.CpuSupports(weight.Type))
         {
@@ -48,8 +49,8 @@ internal abstract unsafe class InterleavedMatMul : ISectionedMatMulKernel, IDisp
         Weight = weight;
         Rows = (int)weight.Rows;
         Columns = (int)weight.Columns;
-        Blocks = Columns / 32;
-        GroupBlockBytes = InterleavedLayout.ScaleBytes + valueBytesPerBlock;
+        Blocks = Columns / columnsPerBlock;
+        GroupBlockBytes = groupBlockBytes;
         var bytes = PackedBytes(weight.Rows, Blocks, GroupBlockBytes);
         if (arena is null)
         {
@@ -238,10 +239,10 @@ internal abstract unsafe class InterleavedMatMul : ISectionedMatMulKernel, IDisp
     /// <summary>First byte of row group <paramref name="group"/> in the repacked buffer.</summary>
     protected byte* GroupStart(long group) => _packed + (group * Blocks * GroupBlockBytes);
 
-    /// <summary>Bytes of the repacked form of <paramref name="weight"/> with <paramref name="valueBytesPerBlock"/>
-    /// value bytes per row group and block: the stored size, since only the order of the bytes changes.</summary>
-    internal static long PackedBytes(WeightTensor weight, int valueBytesPerBlock) =>
-        PackedBytes(weight.Rows, (int)(weight.Columns / 32), InterleavedLayout.ScaleBytes + valueBytesPerBlock);
+    /// <summary>Bytes of the repacked form of <paramref name="weight"/>: <paramref name="groupBlockBytes"/> per row
+    /// group and block of <paramref name="columnsPerBlock"/> columns.</summary>
+    internal static long PackedBytes(WeightTensor weight, int columnsPerBlock, int groupBlockBytes) =>
+        PackedBytes(weight.Rows, (int)(weight.Columns / columnsPerBlock), groupBlockBytes);
 
     private static long PackedBytes(long rows, int blocks, int groupBlockBytes) => rows / InterleavedLayout.Rows * blocks * groupBlockBytes;
 
@@ -257,7 +258,7 @@ internal abstract unsafe class InterleavedMatMul : ISectionedMatMulKernel, IDisp
     /// </summary>
     protected void Repack()
     {
-        Parallel.For(0, Rows / InterleavedLayout.Rows, RepackGroup);
+        RepackGroups();
         var groups = Rows / InterleavedLayout.Rows;
         var form = BlockScaleForm.Normal;
         for (long g = 0; g < groups; g++)
@@ -302,9 +303,14 @@ internal abstract unsafe class InterleavedMatMul : ISectionedMatMulKernel, IDisp
         Scales = form;
     }
 
+    /// <summary>Writes every row group from the stored weights, in parallel.</summary>
+    protected void RepackGroups() => Parallel.For(0, Rows / InterleavedLayout.Rows, RepackGroup);
+
     /// <summary>Rewrites row <paramref name="row"/>'s values in one repacked block (starting at
-    /// <paramref name="values"/>) so that its integer dot product with any activations is exactly zero.</summary>
-    protected abstract void ZeroBlock(byte* values, int row);
+    /// <paramref name="values"/>) so that its integer dot product with any activations is exactly zero; called by
+    /// <see cref="Repack"/> only, which the layouts with one fp16 scale per row and block use.</summary>
+    protected virtual void ZeroBlock(byte* values, int row) =>
+        throw new NotSupportedException("this layout has no per-block scales to normalize");
 
     /// <summary>Writes row group <paramref name="group"/> (8 rows, every block) from the stored weights.</summary>
     protected abstract void RepackGroup(int group);

@@ -1,5 +1,6 @@
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using Serving.Kernels.Quantization;
 using Serving.Kernels.Tensors;
 
 namespace Serving.Kernels.Cpu.MatMul;
@@ -19,6 +20,7 @@ internal static class MatMulKernels
         {
             GgmlType.Q8_0 when InterleavedLayout.Supports(weight.Type, weight.Rows) => new Q8_0x8MatMul(weight, Q8_0x8MatMul.WideSupported, arena, AvxVnni.IsSupported),
             GgmlType.Q4_0 when InterleavedLayout.Supports(weight.Type, weight.Rows) => new Q4_0x8MatMul(weight, Q4_0x8MatMul.WideSupported, arena, AvxVnni.IsSupported),
+            GgmlType.Q4_K when InterleavedLayout.Supports(weight.Type, weight.Rows) => new Q4_Kx8MatMul(weight, arena),
             _ => ForStoredLayout(weight),
         };
     }
@@ -27,8 +29,9 @@ internal static class MatMulKernels
     /// kernel reads the weights where they are stored.</summary>
     public static long RepackedBytes(WeightTensor weight) => weight.Type switch
     {
-        GgmlType.Q8_0 when InterleavedLayout.Supports(weight.Type, weight.Rows) => InterleavedMatMul.PackedBytes(weight, Q8_0x8MatMul.ValueBytesPerBlock),
-        GgmlType.Q4_0 when InterleavedLayout.Supports(weight.Type, weight.Rows) => InterleavedMatMul.PackedBytes(weight, Q4_0x8MatMul.ValueBytesPerBlock),
+        GgmlType.Q8_0 when InterleavedLayout.Supports(weight.Type, weight.Rows) => InterleavedMatMul.PackedBytes(weight, 32, InterleavedLayout.ScaleBytes + Q8_0x8MatMul.ValueBytesPerBlock),
+        GgmlType.Q4_0 when InterleavedLayout.Supports(weight.Type, weight.Rows) => InterleavedMatMul.PackedBytes(weight, 32, InterleavedLayout.ScaleBytes + Q4_0x8MatMul.ValueBytesPerBlock),
+        GgmlType.Q4_K when InterleavedLayout.Supports(weight.Type, weight.Rows) => InterleavedMatMul.PackedBytes(weight, Q4_K.BlockSize, Q4_Kx8MatMul.GroupBlockBytesQ4_K),
         _ => 0,
     };
 

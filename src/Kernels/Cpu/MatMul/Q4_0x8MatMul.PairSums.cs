@@ -44,10 +44,10 @@ internal sealed unsafe partial class Q4_0x8MatMul
                 var c = o + InterleavedLayout.ScaleBytes + (k * 32);
                 var xl = Broadcast(x + (8 * k));
                 var xh = Broadcast(x + (8 * k) + 4);
-                d0 += PairSums(Vector256.Load(g0 + c), mask, xl, xh);
-                d1 += PairSums(Vector256.Load(g1 + c), mask, xl, xh);
-                d2 += PairSums(Vector256.Load(g2 + c), mask, xl, xh);
-                d3 += PairSums(Vector256.Load(g3 + c), mask, xl, xh);
+                d0 += NibbleChunks.PairSums(Vector256.Load(g0 + c), mask, xl, xh);
+                d1 += NibbleChunks.PairSums(Vector256.Load(g1 + c), mask, xl, xh);
+                d2 += NibbleChunks.PairSums(Vector256.Load(g2 + c), mask, xl, xh);
+                d3 += NibbleChunks.PairSums(Vector256.Load(g3 + c), mask, xl, xh);
             }
 
             var offset = Vector256.Create(offsets[b]);
@@ -63,10 +63,4 @@ internal sealed unsafe partial class Q4_0x8MatMul
         a2.Store(y + (2 * sectionRows));
         a3.Store(y + (3 * sectionRows));
     }
-
-    /// <summary>One chunk of one group: low nibbles × four activations plus high nibbles × the next four, in
-    /// 16-bit pairs.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<short> PairSums(Vector256<byte> raw, Vector256<byte> mask, Vector256<sbyte> xl, Vector256<sbyte> xh) =>
-        Avx2.MultiplyAddAdjacent(raw & mask, xl) + Avx2.MultiplyAddAdjacent((raw.AsUInt16() >>> 4).AsByte() & mask, xh);
 }

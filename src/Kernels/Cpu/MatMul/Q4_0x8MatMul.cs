@@ -38,7 +38,7 @@ internal sealed unsafe partial class Q4_0x8MatMul : InterleavedMatMul
     /// <param name="vnni">Whether the one-token kernel adds byte products into int32 lanes with AVX-VNNI's vpdpbusd
     /// (needs <see cref="AvxVnni"/>); otherwise it sums them in 16-bit lanes first.</param>
     public Q4_0x8MatMul(WeightTensor weight, bool wide, WeightArena? arena, bool vnni)
-        : base(weight, ValueBytesPerBlock, arena)
+        : base(weight, 32, InterleavedLayout.ScaleBytes + ValueBytesPerBlock, arena)
     {
         if (wide && !WideSupported)
         {
@@ -408,8 +408,6 @@ internal sealed unsafe partial class Q4_0x8MatMul : InterleavedMatMul
     {
         var source = (byte*)Weight.Data;
         var rowBytes = Weight.RowBytes;
-        const uint low = 0x0F0F0F0F;
-        const uint high = 0xF0F0F0F0;
         for (var b = 0; b < Blocks; b++)
         {
             var destination = GroupStart(group) + (b * GroupBlockBytes);
@@ -417,13 +415,9 @@ internal sealed unsafe partial class Q4_0x8MatMul : InterleavedMatMul
             {
                 var block = source + (((long)group * InterleavedLayout.Rows) + r) * rowBytes + (b * Q4_0.BlockBytes);
                 ((ushort*)destination)[r] = *(ushort*)block;
-                uint a = Unsafe.ReadUnaligned<uint>(block + 2), bb = Unsafe.ReadUnaligned<uint>(block + 6);
-                uint c = Unsafe.ReadUnaligned<uint>(block + 10), d = Unsafe.ReadUnaligned<uint>(block + 14);
                 var chunks = (uint*)(destination + InterleavedLayout.ScaleBytes) + r;
-                chunks[0] = (a & low) | ((bb & low) << 4);
-                chunks[8] = (c & low) | ((d & low) << 4);
-                chunks[16] = ((a >> 4) & low) | (bb & high);
-                chunks[24] = ((c >> 4) & low) | (d & high);
+                NibbleChunks.Interleave(Unsafe.ReadUnaligned<uint>(block + 2), Unsafe.ReadUnaligned<uint>(block + 6), out chunks[0], out chunks[16]);
+                NibbleChunks.Interleave(Unsafe.ReadUnaligned<uint>(block + 10), Unsafe.ReadUnaligned<uint>(block + 14), out chunks[8], out chunks[24]);
             }
         }
     }

@@ -32,7 +32,7 @@ internal sealed unsafe partial class Q8_0x8MatMul : InterleavedMatMul
     /// <param name="vnni">Whether to store the weights offset binary for AVX-VNNI's vpdpbusd (needs
     /// <see cref="AvxVnni"/>) rather than signed for vpmaddubsw.</param>
     public Q8_0x8MatMul(WeightTensor weight, bool wide, WeightArena? arena, bool vnni)
-        : base(weight, ValueBytesPerBlock, arena)
+        : base(weight, 32, InterleavedLayout.ScaleBytes + ValueBytesPerBlock, arena)
     {
         if (wide && !WideSupported)
         {
