@@ -232,6 +232,26 @@ internal abstract unsafe class InterleavedMatMul : ISectionedMatMulKernel, IDisp
         }
     }
 
+    /// <summary>Stores a tile of four tokens' outputs (rows <paramref name="ldy"/> apart) for one row group
+    /// (<paramref name="a0"/>..<paramref name="a3"/>) and, where <paramref name="pair"/>, the next
+    /// (<paramref name="b0"/>..<paramref name="b3"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    protected static void StoreTile(float* y, int ldy, bool pair, Vector256<float> a0, Vector256<float> a1, Vector256<float> a2, Vector256<float> a3,
+        Vector256<float> b0, Vector256<float> b1, Vector256<float> b2, Vector256<float> b3)
+    {
+        a0.Store(y);
+        a1.Store(y + ldy);
+        a2.Store(y + (2 * ldy));
+        a3.Store(y + (3 * ldy));
+        if (pair)
+        {
+            b0.Store(y + InterleavedLayout.Rows);
+            b1.Store(y + ldy + InterleavedLayout.Rows);
+            b2.Store(y + (2 * ldy) + InterleavedLayout.Rows);
+            b3.Store(y + (3 * ldy) + InterleavedLayout.Rows);
+        }
+    }
+
     /// <summary>Four activation bytes repeated in every 32-bit lane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     protected static Vector256<sbyte> Broadcast(sbyte* x) => Vector256.Create(*(int*)x).AsSByte();

@@ -25,7 +25,7 @@ namespace Serving.Kernels.Cpu.MatMul;
 /// and with it the 16-bit sums save a multiply per 32 products.
 /// </remarks>
 [SuppressMessage("Naming", "CA1707", Justification = "Named after the GGUF type.")]
-internal sealed unsafe class Q4_Kx8MatMul : InterleavedMatMul
+internal sealed unsafe class Q4_Kx8MatMul : SuperBlockInterleavedMatMul
 {
     /// <summary>Bytes of one row group's super-block: header and nibbles.</summary>
     internal const int GroupBlockBytesQ4_K = HeaderBytes + (8 * 128);
@@ -37,29 +37,16 @@ internal sealed unsafe class Q4_Kx8MatMul : InterleavedMatMul
     /// <param name="weight">The stored Q4_K matrix.</param>
     /// <param name="arena">Where the repacked matrix goes; null: an allocation of its own.</param>
     public Q4_Kx8MatMul(WeightTensor weight, WeightArena? arena = null)
-        : base(weight, Q4_K.BlockSize, GroupBlockBytesQ4_K, arena)
+        : base(weight, GroupBlockBytesQ4_K, arena)
     {
         RepackGroups();
     }
 
-    protected override void Group1(byte* group, QuantizedActivations q, int token, float* y) =>
-        OneToken<OneGroup>(group, 0, q, token, y, 0);
-
-    protected override void Group1x4(byte* group, long sectionBytes, QuantizedActivations q, int token, float* y, int sectionRows) =>
-        OneToken<SeveralGroups>(group, sectionBytes, q, token, y, sectionRows);
-
-    protected override void Group4(byte* group, QuantizedActivations q, int token, float* y, int ldy) =>
-        Tile<OneGroup>(group, group, q, token, y, ldy, null, 0);
-
-    protected override void Group4Pair(byte* first, byte* second, QuantizedActivations q, int token, float* y, int ldy, byte* prefetch, int prefetchLines) =>
-        Tile<SeveralGroups>(first, second, q, token, y, ldy, prefetch, prefetchLines);
-
-    /// <summary>One token over one row group, or (<typeparamref name="TGroups"/> = <see cref="SeveralGroups"/>) four groups
+    /// <summary>One token over one row group, or (<typeparamref name="TGroups"/> = <see cref="SeveralRowGroups"/>) four groups
     /// <paramref name="sectionBytes"/> apart read in step, their outputs <paramref name="sectionRows"/> apart.
     /// The streams are left to the hardware prefetchers, as in Q4_0's pair-sum one-token kernels.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void OneToken<TGroups>(byte* group, long sectionBytes, QuantizedActivations q, int token, float* y, int sectionRows)
-        where TGroups : struct, IGroups
+    protected override void OneToken<TGroups>(byte* group, long sectionBytes, QuantizedActivations q, int token, float* y, int sectionRows)
     {
         var stride = GroupBlockBytes;
         var subBlocks = Columns / 32;
@@ -124,13 +111,12 @@ internal sealed unsafe class Q4_Kx8MatMul : InterleavedMatMul
         }
     }
 
-    /// <summary>Four tokens over one row group, or (<typeparamref name="TGroups"/> = <see cref="SeveralGroups"/>) two
+    /// <summary>Four tokens over one row group, or (<typeparamref name="TGroups"/> = <see cref="SeveralRowGroups"/>) two
     /// adjacent groups sharing each broadcast activation word; each group's sub-block scales and minimums are
     /// computed once for the four tokens. Prefetches <paramref name="prefetchLines"/> lines from
     /// <paramref name="prefetch"/> spread over the sub-blocks (<see cref="InterleavedMatMul.PrefetchShare"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Tile<TGroups>(byte* first, byte* second, QuantizedActivations q, int token, float* y, int ldy, byte* prefetch, int prefetchLines)
-        where TGroups : struct, IGroups
+    protected override void Tile<TGroups>(byte* first, byte* second, QuantizedActivations q, int token, float* y, int ldy, byte* prefetch, int prefetchLines)
     {
         var stride = GroupBlockBytes;
         var subBlocks = Columns / 32;
@@ -186,17 +172,7 @@ internal sealed unsafe class Q4_Kx8MatMul : InterleavedMatMul
             }
         }
 
-        a0.Store(y);
-        a1.Store(y + ldy);
-        a2.Store(y + (2 * ldy));
-        a3.Store(y + (3 * ldy));
-        if (TGroups.Several)
-        {
-            b0.Store(y + InterleavedLayout.Rows);
-            b1.Store(y + ldy + InterleavedLayout.Rows);
-            b2.Store(y + (2 * ldy) + InterleavedLayout.Rows);
-            b3.Store(y + (3 * ldy) + InterleavedLayout.Rows);
-        }
+        StoreTile(y, ldy, TGroups.Several, a0, a1, a2, a3, b0, b1, b2, b3);
     }
 
     /// <summary>One token's products with one chunk of the first group and, where <typeparamref name="TGroups"/>
@@ -204,7 +180,7 @@ internal sealed unsafe class Q4_Kx8MatMul : InterleavedMatMul
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Products<TGroups>(Vector256<byte> lowA, Vector256<byte> highA, Vector256<byte> lowB, Vector256<byte> highB, sbyte* x,
         ref Vector256<short> first, ref Vector256<short> second)
-        where TGroups : struct, IGroups
+        where TGroups : struct, IRowGroups
     {
         var xl = Broadcast(x);
         var xh = Broadcast(x + 4);
@@ -219,7 +195,7 @@ internal sealed unsafe class Q4_Kx8MatMul : InterleavedMatMul
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Tokens<TGroups>(Vector256<short> first, Vector256<short> second, Vector256<float> scalesA, Vector256<float> minimumsA,
         Vector256<float> scalesB, Vector256<float> minimumsB, float activationScale, int activationSum, ref Vector256<float> accA, ref Vector256<float> accB)
-        where TGroups : struct, IGroups
+        where TGroups : struct, IRowGroups
     {
         var dx = Vector256.Create(activationScale);
         var minimumX = Vector256.Create(activationScale * activationSum);
@@ -300,22 +276,5 @@ internal sealed unsafe class Q4_Kx8MatMul : InterleavedMatMul
                 }
             }
         }
-    }
-
-    /// <summary>Whether a kernel covers several row groups (four sections, or a pair of groups) or one: a constant
-    /// the JIT compiles each instance for.</summary>
-    private interface IGroups
-    {
-        static abstract bool Several { get; }
-    }
-
-    private readonly struct OneGroup : IGroups
-    {
-        public static bool Several => false;
-    }
-
-    private readonly struct SeveralGroups : IGroups
-    {
-        public static bool Several => true;
     }
 }
