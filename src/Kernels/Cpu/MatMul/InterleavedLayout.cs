@@ -16,12 +16,12 @@ internal static class InterleavedLayout
 
     public const int ScaleBytes = Rows * sizeof(ushort);
 
-    /// <summary>Whether this CPU runs the interleaved kernels of <paramref name="type"/> (Q4_0, Q8_0, Q4_K, Q6_K): AVX2
+    /// <summary>Whether this CPU runs the interleaved kernels of <paramref name="type"/> (Q4_0, Q8_0, Q4_K, Q5_K, Q6_K): AVX2
     /// and FMA. Where the CPU has no AVX-VNNI (vpdpbusd adds byte products straight into int32), Q4_0's sum products in
     /// 16-bit lanes, which 4-bit weights cannot overflow, and Q8_0's keep their weights signed and move the sign onto
     /// the activations (<see cref="SignedProducts"/>). (.NET exposes no EVEX-only AVX512-VNNI, so CPUs with that but
     /// not AVX-VNNI, such as AMD Zen 4 and Intel Ice Lake, count as having none.)</summary>
-    public static bool CpuSupports(GgmlType type) => type is GgmlType.Q4_0 or GgmlType.Q8_0 or GgmlType.Q4_K or GgmlType.Q6_K && IntegerDot.IsSupported;
+    public static bool CpuSupports(GgmlType type) => type is GgmlType.Q4_0 or GgmlType.Q8_0 or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K && IntegerDot.IsSupported;
 
     /// <summary>Whether a matrix of <paramref name="type"/> can be repacked: whole row groups on a CPU that runs the
     /// type's kernels.</summary>

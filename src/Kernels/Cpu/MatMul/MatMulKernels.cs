@@ -20,7 +20,8 @@ internal static class MatMulKernels
         {
             GgmlType.Q8_0 when InterleavedLayout.Supports(weight.Type, weight.Rows) => new Q8_0x8MatMul(weight, Q8_0x8MatMul.WideSupported, arena, AvxVnni.IsSupported),
             GgmlType.Q4_0 when InterleavedLayout.Supports(weight.Type, weight.Rows) => new Q4_0x8MatMul(weight, Q4_0x8MatMul.WideSupported, arena, AvxVnni.IsSupported),
-            GgmlType.Q4_K when InterleavedLayout.Supports(weight.Type, weight.Rows) => new Q4_Kx8MatMul(weight, arena),
+            GgmlType.Q4_K when InterleavedLayout.Supports(weight.Type, weight.Rows) => new AffineKQuantx8MatMul<Q4_KLayout>(weight, arena),
+            GgmlType.Q5_K when InterleavedLayout.Supports(weight.Type, weight.Rows) => new AffineKQuantx8MatMul<Q5_KLayout>(weight, arena),
             GgmlType.Q6_K when InterleavedLayout.Supports(weight.Type, weight.Rows) => new Q6_Kx8MatMul(weight, arena),
             _ => ForStoredLayout(weight),
         };
@@ -32,8 +33,9 @@ internal static class MatMulKernels
     {
         GgmlType.Q8_0 when InterleavedLayout.Supports(weight.Type, weight.Rows) => InterleavedMatMul.PackedBytes(weight, 32, InterleavedLayout.ScaleBytes + Q8_0x8MatMul.ValueBytesPerBlock),
         GgmlType.Q4_0 when InterleavedLayout.Supports(weight.Type, weight.Rows) => InterleavedMatMul.PackedBytes(weight, 32, InterleavedLayout.ScaleBytes + Q4_0x8MatMul.ValueBytesPerBlock),
-        GgmlType.Q4_K when InterleavedLayout.Supports(weight.Type, weight.Rows) => InterleavedMatMul.PackedBytes(weight, Q4_K.BlockSize, Q4_Kx8MatMul.GroupBlockBytesQ4_K),
-        GgmlType.Q6_K when InterleavedLayout.Supports(weight.Type, weight.Rows) => InterleavedMatMul.PackedBytes(weight, Q6_K.BlockSize, Q6_Kx8MatMul.GroupBlockBytesQ6_K),
+        GgmlType.Q4_K when InterleavedLayout.Supports(weight.Type, weight.Rows) => InterleavedMatMul.PackedBytes(weight, Q4_K.BlockSize, AffineKQuantx8MatMul<Q4_KLayout>.PackedGroupBlockBytes),
+        GgmlType.Q5_K when InterleavedLayout.Supports(weight.Type, weight.Rows) => InterleavedMatMul.PackedBytes(weight, Q5_K.BlockSize, AffineKQuantx8MatMul<Q5_KLayout>.PackedGroupBlockBytes),
+        GgmlType.Q6_K when InterleavedLayout.Supports(weight.Type, weight.Rows) => InterleavedMatMul.PackedBytes(weight, Q6_K.BlockSize, Q6_Kx8MatMul.PackedGroupBlockBytes),
         _ => 0,
     };
 

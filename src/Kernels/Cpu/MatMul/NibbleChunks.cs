@@ -4,7 +4,7 @@ using System.Runtime.Intrinsics.X86;
 
 namespace Serving.Kernels.Cpu.MatMul;
 
-/// <summary>What the interleaved 4-bit layouts (<see cref="Q4_0x8MatMul"/>, <see cref="Q4_Kx8MatMul"/>) share: a
+/// <summary>What the interleaved 4-bit layouts (<see cref="Q4_0x8MatMul"/>, <see cref="AffineKQuantx8MatMul{TLayout}"/>, <see cref="Q6_Kx8MatMul"/>) share: a
 /// 32-byte chunk holds four consecutive values of each of eight rows in its low nibbles and the next four in its high
 /// nibbles.</summary>
 internal static class NibbleChunks

@@ -27,7 +27,7 @@ namespace Serving.Kernels.Cpu.MatMul;
 internal sealed unsafe class Q6_Kx8MatMul : SuperBlockInterleavedMatMul
 {
     /// <summary>Bytes of one row group's super-block: the stored size.</summary>
-    internal const int GroupBlockBytesQ6_K = InterleavedLayout.Rows * Q6_K.BlockBytes;
+    internal const int PackedGroupBlockBytes = InterleavedLayout.Rows * Q6_K.BlockBytes;
 
     private const int ScalesOffset = 16;
 
@@ -38,7 +38,7 @@ internal sealed unsafe class Q6_Kx8MatMul : SuperBlockInterleavedMatMul
     /// <param name="weight">The stored Q6_K matrix.</param>
     /// <param name="arena">Where the repacked matrix goes; null: an allocation of its own.</param>
     public Q6_Kx8MatMul(WeightTensor weight, WeightArena? arena = null)
-        : base(weight, GroupBlockBytesQ6_K, arena)
+        : base(weight, PackedGroupBlockBytes, arena)
     {
         RepackGroups();
     }

@@ -8,43 +8,47 @@ using Serving.Kernels.Tensors;
 namespace Serving.Kernels.Cpu.MatMul;
 
 /// <summary>
-/// Q4_K weights repacked once into the <see cref="InterleavedLayout"/>'s row groups, one block per 256-column
-/// super-block (1,184 bytes per 8 rows): the eight rows' fp16 d, then their fp16 dmin, then per sub-block j the eight
-/// rows' 6-bit scales as bytes (so one zero-extending load gives a sub-block's eight scales), then likewise the
-/// minimums, then per sub-block four 32-byte chunks of nibbles arranged as Q4_0's (<see cref="Q4_0x8MatMul"/>: in
-/// chunk k, byte 4r+c holds row r's value 8k+c of the sub-block in its low nibble and 8k+4+c in its high nibble).
-/// The scales unpacked to bytes make the block 32 bytes (2.8 %) larger than the stored one; unpacking the 6-bit field
-/// and transposing it for eight rows in the kernels would cost more than those bytes.
+/// Q4_K and Q5_K weights repacked once into the <see cref="InterleavedLayout"/>'s row groups, one block per
+/// 256-column super-block (Q4_K 1,184 bytes per 8 rows, Q5_K 1,440): the eight rows' fp16 d, then their fp16 dmin,
+/// then per sub-block j the eight rows' 6-bit scales as bytes (so one zero-extending load gives a sub-block's eight
+/// scales), then likewise the minimums, then per sub-block four 32-byte chunks of the values' low four bits arranged
+/// as Q4_0's (<see cref="NibbleChunks"/>: in chunk k, byte 4r+c holds row r's value 8k+c of the sub-block in its low
+/// nibble and 8k+4+c in its high nibble) and, for Q5_K, 32 bytes of fifth bits (byte 4r+c: bit k that of the low
+/// nibble's value of chunk k, bit 4+k that of the high nibble's, so one 16-bit shift and mask per half chunk moves
+/// it to bit 4). The scales unpacked to bytes make the block 32 bytes (2.2–2.8 %) larger than the stored one;
+/// unpacking the 6-bit field and transposing it for eight rows in the kernels would cost more than those bytes.
 /// </summary>
 /// <remarks>
 /// Each sub-block of 32 weights lines up with one int8 activation block, so its product with the eight rows is
-/// dx·(d·sc·Σq·x − dmin·m·Σx): the nibbles' products go into 16-bit lanes through vpmaddubsw (a sub-block's eight
-/// product pairs sum to at most 8 · 2 · 15 · 127 = 30,480), one vpmaddwd widens them to the rows' int32 sums, and per
+/// dx·(d·sc·Σq·x − dmin·m·Σx): the values' products go into 16-bit lanes through vpmaddubsw and vpmaddwd widens them
+/// to the rows' int32 sums, once per sub-block for Q4_K (its eight product pairs sum to at most 8 · 2 · 15 · 127 =
+/// 30,480) and once per chunk for Q5_K (two pairs of 5-bit values already reach 2 · 2 · 31 · 127 = 15,748); then per
 /// sub-block and token one FMA adds the scaled sum and one subtracts the minimum's share, in that order in every
-/// kernel, so a token's outputs do not depend on the batch. Without AVX-VNNI this is the only way to the int32 sums,
-/// and with it the 16-bit sums save a multiply per 32 products.
+/// kernel, so a token's outputs do not depend on the batch.
 /// </remarks>
-[SuppressMessage("Naming", "CA1707", Justification = "Named after the GGUF type.")]
-internal sealed unsafe class Q4_Kx8MatMul : SuperBlockInterleavedMatMul
+[SuppressMessage("Naming", "CA1707", Justification = "Named after the GGUF types.")]
+internal sealed unsafe class AffineKQuantx8MatMul<TLayout> : SuperBlockInterleavedMatMul
+    where TLayout : struct, IAffineKQuantLayout
 {
-    /// <summary>Bytes of one row group's super-block: header and nibbles.</summary>
-    internal const int GroupBlockBytesQ4_K = HeaderBytes + (8 * 128);
-
     private const int MinimumsOffset = 32 + 64;
 
     private const int HeaderBytes = MinimumsOffset + 64;
 
-    /// <param name="weight">The stored Q4_K matrix.</param>
+    /// <param name="weight">The stored Q4_K or Q5_K matrix.</param>
     /// <param name="arena">Where the repacked matrix goes; null: an allocation of its own.</param>
-    public Q4_Kx8MatMul(WeightTensor weight, WeightArena? arena = null)
-        : base(weight, GroupBlockBytesQ4_K, arena)
+    public AffineKQuantx8MatMul(WeightTensor weight, WeightArena? arena = null)
+        : base(weight, PackedGroupBlockBytes, arena)
     {
         RepackGroups();
     }
 
-    /// <summary>One token over one row group, or (<typeparamref name="TGroups"/> = <see cref="SeveralRowGroups"/>) four groups
-    /// <paramref name="sectionBytes"/> apart read in step, their outputs <paramref name="sectionRows"/> apart.
-    /// The streams are left to the hardware prefetchers, as in Q4_0's pair-sum one-token kernels.</summary>
+    /// <summary>Bytes of one row group's super-block: header and values.</summary>
+    internal static int PackedGroupBlockBytes => HeaderBytes + (8 * SubBlockBytes);
+
+    /// <summary>Bytes of one sub-block's values for eight rows: the nibble chunks and, for Q5_K, the fifth bits.</summary>
+    private static int SubBlockBytes => TLayout.HasFifthBits ? 160 : 128;
+
+    /// <summary>The streams are left to the hardware prefetchers, as in Q4_0's pair-sum one-token kernels.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void OneToken<TGroups>(byte* group, long sectionBytes, QuantizedActivations q, int token, float* y, int sectionRows)
     {
@@ -57,7 +61,6 @@ internal sealed unsafe class Q4_Kx8MatMul : SuperBlockInterleavedMatMul
         var g1 = g0 + sectionBytes;
         var g2 = g1 + sectionBytes;
         var g3 = g2 + sectionBytes;
-        var mask = Vector256.Create((byte)0x0F);
         Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
         for (var s = 0; s < Blocks; s++)
         {
@@ -73,31 +76,35 @@ internal sealed unsafe class Q4_Kx8MatMul : SuperBlockInterleavedMatMul
 
             for (var j = 0; j < 8; j++)
             {
-                var c = o + HeaderBytes + (j * 128);
+                var c = o + HeaderBytes + (j * SubBlockBytes);
                 var x = xq + (s * 256) + (j * 32);
-                Vector256<short> p0 = default, p1 = default, p2 = default, p3 = default;
+                Sum p0 = default, p1 = default, p2 = default, p3 = default;
                 for (var k = 0; k < 4; k++)
                 {
                     var xl = Broadcast(x + (8 * k));
                     var xh = Broadcast(x + (8 * k) + 4);
-                    p0 += NibbleChunks.PairSums(Vector256.Load(g0 + c + (32 * k)), mask, xl, xh);
+                    Chunk(g0 + c, k, out var low, out var high);
+                    p0.Add(low, high, xl, xh);
                     if (TGroups.Several)
                     {
-                        p1 += NibbleChunks.PairSums(Vector256.Load(g1 + c + (32 * k)), mask, xl, xh);
-                        p2 += NibbleChunks.PairSums(Vector256.Load(g2 + c + (32 * k)), mask, xl, xh);
-                        p3 += NibbleChunks.PairSums(Vector256.Load(g3 + c + (32 * k)), mask, xl, xh);
+                        Chunk(g1 + c, k, out low, out high);
+                        p1.Add(low, high, xl, xh);
+                        Chunk(g2 + c, k, out low, out high);
+                        p2.Add(low, high, xl, xh);
+                        Chunk(g3 + c, k, out low, out high);
+                        p3.Add(low, high, xl, xh);
                     }
                 }
 
                 var b = (s * 8) + j;
                 var dx = Vector256.Create(xs[b]);
                 var minimumX = Vector256.Create(xs[b] * sums[b]);
-                a0 = Accumulate(a0, p0, SubBlockScales(g0 + o, j, d0), SubBlockMinimums(g0 + o, j, dmin0), dx, minimumX);
+                a0 = Accumulate(a0, p0.Total, SubBlockScales(g0 + o, j, d0), SubBlockMinimums(g0 + o, j, dmin0), dx, minimumX);
                 if (TGroups.Several)
                 {
-                    a1 = Accumulate(a1, p1, SubBlockScales(g1 + o, j, d1), SubBlockMinimums(g1 + o, j, dmin1), dx, minimumX);
-                    a2 = Accumulate(a2, p2, SubBlockScales(g2 + o, j, d2), SubBlockMinimums(g2 + o, j, dmin2), dx, minimumX);
-                    a3 = Accumulate(a3, p3, SubBlockScales(g3 + o, j, d3), SubBlockMinimums(g3 + o, j, dmin3), dx, minimumX);
+                    a1 = Accumulate(a1, p1.Total, SubBlockScales(g1 + o, j, d1), SubBlockMinimums(g1 + o, j, dmin1), dx, minimumX);
+                    a2 = Accumulate(a2, p2.Total, SubBlockScales(g2 + o, j, d2), SubBlockMinimums(g2 + o, j, dmin2), dx, minimumX);
+                    a3 = Accumulate(a3, p3.Total, SubBlockScales(g3 + o, j, d3), SubBlockMinimums(g3 + o, j, dmin3), dx, minimumX);
                 }
             }
         }
@@ -111,10 +118,8 @@ internal sealed unsafe class Q4_Kx8MatMul : SuperBlockInterleavedMatMul
         }
     }
 
-    /// <summary>Four tokens over one row group, or (<typeparamref name="TGroups"/> = <see cref="SeveralRowGroups"/>) two
-    /// adjacent groups sharing each broadcast activation word; each group's sub-block scales and minimums are
-    /// computed once for the four tokens. Prefetches <paramref name="prefetchLines"/> lines from
-    /// <paramref name="prefetch"/> spread over the sub-blocks (<see cref="InterleavedMatMul.PrefetchShare"/>).</summary>
+    /// <summary>Each group's chunks are unpacked, and its sub-block scales and minimums computed, once for the four
+    /// tokens; with a pair, each broadcast activation word serves both groups.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void Tile<TGroups>(byte* first, byte* second, QuantizedActivations q, int token, float* y, int ldy, byte* prefetch, int prefetchLines)
     {
@@ -124,7 +129,6 @@ internal sealed unsafe class Q4_Kx8MatMul : SuperBlockInterleavedMatMul
         var x0 = q.Values + ((long)token * columns);
         var xs = q.Scales + ((long)token * subBlocks);
         var sums = q.Sums + ((long)token * subBlocks);
-        var mask = Vector256.Create((byte)0x0F);
         Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
         Vector256<float> b0 = default, b1 = default, b2 = default, b3 = default;
         for (var s = 0; s < Blocks; s++)
@@ -141,18 +145,19 @@ internal sealed unsafe class Q4_Kx8MatMul : SuperBlockInterleavedMatMul
             for (var j = 0; j < 8; j++)
             {
                 PrefetchShare(prefetch, prefetchLines, (s * 8) + j, subBlocks);
-                var c = HeaderBytes + (j * 128);
+                var c = HeaderBytes + (j * SubBlockBytes);
                 var x = x0 + (s * 256) + (j * 32);
-                Vector256<short> p0 = default, p1 = default, p2 = default, p3 = default;
-                Vector256<short> q0 = default, q1 = default, q2 = default, q3 = default;
+                Sum p0 = default, p1 = default, p2 = default, p3 = default;
+                Sum q0 = default, q1 = default, q2 = default, q3 = default;
                 for (var k = 0; k < 4; k++)
                 {
-                    var rawA = Vector256.Load(blockA + c + (32 * k));
-                    var lowA = rawA & mask;
-                    var highA = (rawA.AsUInt16() >>> 4).AsByte() & mask;
-                    var rawB = TGroups.Several ? Vector256.Load(blockB + c + (32 * k)) : default;
-                    var lowB = rawB & mask;
-                    var highB = (rawB.AsUInt16() >>> 4).AsByte() & mask;
+                    Chunk(blockA + c, k, out var lowA, out var highA);
+                    Vector256<byte> lowB = default, highB = default;
+                    if (TGroups.Several)
+                    {
+                        Chunk(blockB + c, k, out lowB, out highB);
+                    }
+
                     var xk = x + (8 * k);
                     Products<TGroups>(lowA, highA, lowB, highB, xk, ref p0, ref q0);
                     Products<TGroups>(lowA, highA, lowB, highB, xk + columns, ref p1, ref q1);
@@ -175,44 +180,61 @@ internal sealed unsafe class Q4_Kx8MatMul : SuperBlockInterleavedMatMul
         StoreTile(y, ldy, TGroups.Several, a0, a1, a2, a3, b0, b1, b2, b3);
     }
 
+    /// <summary>Chunk <paramref name="k"/> of the sub-block whose values start at <paramref name="values"/>, as the
+    /// bytes of its low and high nibbles' values (Q5_K's fifth bits moved into bit 4).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Chunk(byte* values, int k, out Vector256<byte> low, out Vector256<byte> high)
+    {
+        var mask = Vector256.Create((byte)0x0F);
+        var raw = Vector256.Load(values + (32 * k));
+        low = raw & mask;
+        high = (raw.AsUInt16() >>> 4).AsByte() & mask;
+        if (TLayout.HasFifthBits)
+        {
+            var bits = Vector256.Load(values + 128).AsUInt16();
+            var bit4 = Vector256.Create((byte)0x10);
+            low |= (bits << (4 - k)).AsByte() & bit4;
+            high |= (bits >>> k).AsByte() & bit4;
+        }
+    }
+
     /// <summary>One token's products with one chunk of the first group and, where <typeparamref name="TGroups"/>
     /// says so, the second.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Products<TGroups>(Vector256<byte> lowA, Vector256<byte> highA, Vector256<byte> lowB, Vector256<byte> highB, sbyte* x,
-        ref Vector256<short> first, ref Vector256<short> second)
+        ref Sum first, ref Sum second)
         where TGroups : struct, IRowGroups
     {
         var xl = Broadcast(x);
         var xh = Broadcast(x + 4);
-        first += Avx2.MultiplyAddAdjacent(lowA, xl) + Avx2.MultiplyAddAdjacent(highA, xh);
+        first.Add(lowA, highA, xl, xh);
         if (TGroups.Several)
         {
-            second += Avx2.MultiplyAddAdjacent(lowB, xl) + Avx2.MultiplyAddAdjacent(highB, xh);
+            second.Add(lowB, highB, xl, xh);
         }
     }
 
     /// <summary>One token's sub-block sums of one or two groups added to their accumulators.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Tokens<TGroups>(Vector256<short> first, Vector256<short> second, Vector256<float> scalesA, Vector256<float> minimumsA,
+    private static void Tokens<TGroups>(Sum first, Sum second, Vector256<float> scalesA, Vector256<float> minimumsA,
         Vector256<float> scalesB, Vector256<float> minimumsB, float activationScale, int activationSum, ref Vector256<float> accA, ref Vector256<float> accB)
         where TGroups : struct, IRowGroups
     {
         var dx = Vector256.Create(activationScale);
         var minimumX = Vector256.Create(activationScale * activationSum);
-        accA = Accumulate(accA, first, scalesA, minimumsA, dx, minimumX);
+        accA = Accumulate(accA, first.Total, scalesA, minimumsA, dx, minimumX);
         if (TGroups.Several)
         {
-            accB = Accumulate(accB, second, scalesB, minimumsB, dx, minimumX);
+            accB = Accumulate(accB, second.Total, scalesB, minimumsB, dx, minimumX);
         }
     }
 
     /// <summary>acc + Σq·x · (d·sc) · dx − (dmin·m) · (dx·Σx) for one sub-block of eight rows, the same operations in
     /// every kernel.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Accumulate(Vector256<float> acc, Vector256<short> pairs, Vector256<float> scales, Vector256<float> minimums, Vector256<float> dx, Vector256<float> minimumX)
+    private static Vector256<float> Accumulate(Vector256<float> acc, Vector256<int> dot, Vector256<float> scales, Vector256<float> minimums, Vector256<float> dx, Vector256<float> minimumX)
     {
-        var dot = Vector256.ConvertToSingle(Avx2.MultiplyAddAdjacent(pairs, Vector256<short>.One));
-        acc = Vector256.FusedMultiplyAdd(dot, scales * dx, acc);
+        acc = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(dot), scales * dx, acc);
         return Fma.MultiplyAddNegated(minimums, minimumX, acc);
     }
 
@@ -238,7 +260,8 @@ internal sealed unsafe class Q4_Kx8MatMul : SuperBlockInterleavedMatMul
 
     /// <summary>Stored sub-blocks 2i and 2i+1 are the low and high nibbles of the same 32 bytes; with A and B the
     /// four-byte words at 8k and 8k+4 of them, chunk k of the even sub-block is A's and B's low nibbles and of the odd
-    /// one their high nibbles.</summary>
+    /// one their high nibbles (<see cref="NibbleChunks.Interleave"/>). Q5_K's fifth bits: stored bit j of byte l is
+    /// sub-block j's value l.</summary>
     protected override void RepackGroup(int group)
     {
         var source = (byte*)Weight.Data;
@@ -250,7 +273,7 @@ internal sealed unsafe class Q4_Kx8MatMul : SuperBlockInterleavedMatMul
             var destination = GroupStart(group) + (s * GroupBlockBytes);
             for (var r = 0; r < InterleavedLayout.Rows; r++)
             {
-                var block = source + (((long)group * InterleavedLayout.Rows) + r) * rowBytes + (s * Q4_K.BlockBytes);
+                var block = source + (((long)group * InterleavedLayout.Rows) + r) * rowBytes + (s * TLayout.BlockBytes);
                 ((ushort*)destination)[r] = *(ushort*)block;
                 ((ushort*)(destination + 16))[r] = *(ushort*)(block + 2);
                 KQuantScales.Unpack(new ReadOnlySpan<byte>(block + 4, KQuantScales.PackedBytes), scales, minimums);
@@ -260,11 +283,11 @@ internal sealed unsafe class Q4_Kx8MatMul : SuperBlockInterleavedMatMul
                     destination[MinimumsOffset + (8 * j) + r] = minimums[j];
                 }
 
-                var quants = block + Q4_K.QuantsOffset;
+                var quants = block + TLayout.QuantsOffset;
                 for (var i = 0; i < 4; i++)
                 {
-                    var even = (uint*)(destination + HeaderBytes + (2 * i * 128)) + r;
-                    var odd = (uint*)(destination + HeaderBytes + (((2 * i) + 1) * 128)) + r;
+                    var even = (uint*)(destination + HeaderBytes + (2 * i * SubBlockBytes)) + r;
+                    var odd = (uint*)(destination + HeaderBytes + (((2 * i) + 1) * SubBlockBytes)) + r;
                     for (var k = 0; k < 4; k++)
                     {
                         NibbleChunks.Interleave(
@@ -274,6 +297,58 @@ internal sealed unsafe class Q4_Kx8MatMul : SuperBlockInterleavedMatMul
                             out odd[8 * k]);
                     }
                 }
+
+                if (TLayout.HasFifthBits)
+                {
+                    FifthBits(block + Q5_K.HighBitsOffset, destination, r);
+                }
+            }
+        }
+    }
+
+    /// <summary>Writes row <paramref name="r"/>'s bytes of every sub-block's fifth-bit vector in the group block at
+    /// <paramref name="destination"/> from the stored 32 bytes at <paramref name="stored"/>.</summary>
+    private static void FifthBits(byte* stored, byte* destination, int r)
+    {
+        for (var j = 0; j < KQuantScales.SubBlocks; j++)
+        {
+            var bits = destination + HeaderBytes + (j * SubBlockBytes) + 128;
+            for (var c = 0; c < 4; c++)
+            {
+                var value = 0;
+                for (var k = 0; k < 4; k++)
+                {
+                    value |= ((stored[(8 * k) + c] >> j) & 1) << k;
+                    value |= ((stored[(8 * k) + 4 + c] >> j) & 1) << (4 + k);
+                }
+
+                bits[(4 * r) + c] = (byte)value;
+            }
+        }
+    }
+
+    /// <summary>One token's running sum over a sub-block for eight rows: 16-bit pairs widened at the end (Q4_K), or
+    /// each chunk's widened as it comes (Q5_K, whose pairs would overflow 16 bits over a sub-block).</summary>
+    private struct Sum
+    {
+        private Vector256<short> _pairs;
+        private Vector256<int> _wide;
+
+        /// <summary>The rows' int32 sums.</summary>
+        public readonly Vector256<int> Total => TLayout.HasFifthBits ? _wide : Avx2.MultiplyAddAdjacent(_pairs, Vector256<short>.One);
+
+        /// <summary>Adds one chunk's products: low values × <paramref name="xl"/>, high values × <paramref name="xh"/>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Add(Vector256<byte> low, Vector256<byte> high, Vector256<sbyte> xl, Vector256<sbyte> xh)
+        {
+            var pairs = Avx2.MultiplyAddAdjacent(low, xl) + Avx2.MultiplyAddAdjacent(high, xh);
+            if (TLayout.HasFifthBits)
+            {
+                _wide += Avx2.MultiplyAddAdjacent(pairs, Vector256<short>.One);
+            }
+            else
+            {
+                _pairs += pairs;
             }
         }
     }
