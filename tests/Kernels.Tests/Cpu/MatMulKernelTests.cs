@@ -54,6 +54,56 @@ public sealed unsafe class MatMulKernelTests
         (kernel as IDisposable)?.Dispose();
     }
 
+    /// <summary>The k-quants' extremes through every kernel path (one token, sections, tiles of four): every value at
+    /// its largest level (Q4_K 15, Q5_K 31, Q6_K 63) or its smallest, the largest scales and minimums (63, Q6_K ±127
+    /// and −128), against activations that all quantize to +127 or −127, so every 16-bit partial sum is as large as
+    /// the layouts allow; each token's activations have one sign, so such errors could not cancel between blocks. A
+    /// wrapped or saturated lane would be off by thousands of units.</summary>
+    [Theory]
+    [InlineData(GgmlType.Q4_K)]
+    [InlineData(GgmlType.Q5_K)]
+    [InlineData(GgmlType.Q6_K)]
+    public void KQuant_extremes_stay_exact(GgmlType type)
+    {
+        const int rows = 40;
+        const int columns = 512;
+        var tensor = new SyntheticTensor("w", type, [rows, columns], SyntheticTensorKind.Matrix, 3);
+        using var weightBytes = new NativeBuffer<byte>(tensor.ByteLength);
+        var rowBytes = GgmlTypeInfo.ByteCount(type, columns);
+        var blockBytes = (int)(rowBytes / (columns / 256));
+        Span<byte> levels = stackalloc byte[8];
+        for (var r = 0; r < rows; r++)
+        {
+            var high = r % 2 == 0;
+            for (var b = 0; b < columns / 256; b++)
+            {
+                var block = new Span<byte>(weightBytes.Pointer + (r * rowBytes) + (b * blockBytes), blockBytes);
+                block.Fill(high ? (byte)0xFF : (byte)0x00);
+                if (type == GgmlType.Q6_K)
+                {
+                    block.Slice(Q6_K.ScalesOffset, 16).Fill(r % 3 == 0 ? (byte)0x80 : (byte)127);
+                    BitConverter.TryWriteBytes(block[Q6_K.ScaleOffset..], BitConverter.HalfToUInt16Bits((Half)0.01f));
+                    continue;
+                }
+
+                levels.Fill(63);
+                BitConverter.TryWriteBytes(block, BitConverter.HalfToUInt16Bits((Half)0.02f));
+                BitConverter.TryWriteBytes(block[2..], BitConverter.HalfToUInt16Bits((Half)0.03f));
+                KQuantScales.Pack(levels, levels, block.Slice(4, KQuantScales.PackedBytes));
+            }
+        }
+
+        var weight = new WeightTensor("w", type, [rows, columns], (nint)weightBytes.Pointer, tensor.ByteLength);
+        var kernel = (ISectionedMatMulKernel)MatMulKernels.For(weight);
+        foreach (var tokens in new[] { 1, 4, 9 })
+        {
+            AssertMatchesFloat64(weight, kernel, tokens, i => (i / columns) % 2 == 0 ? 3f : -3f);
+            AssertQuantizedSectionsEqualRows(kernel, rows, columns, 8, tokenStep: 2);
+        }
+
+        (kernel as IDisposable)?.Dispose();
+    }
+
     /// <summary>Wide enough rows (8,192 columns) that 37 tokens span three activation blocks of the float kernel's
     /// panel path (16, 16 and 4 tokens) plus one token past the last whole tile, on whole and ragged row tiles.</summary>
     [Theory]
@@ -262,7 +312,7 @@ public sealed unsafe class MatMulKernelTests
         return true;
     }
 
-    private static void AssertMatchesFloat64(WeightTensor weight, IMatMulKernel kernel, int tokens)
+    private static void AssertMatchesFloat64(WeightTensor weight, IMatMulKernel kernel, int tokens, Func<int, float>? activation = null)
     {
         var rows = (int)weight.Rows;
         var columns = (int)weight.Columns;
@@ -270,7 +320,7 @@ public sealed unsafe class MatMulKernelTests
         using var x = new NativeBuffer<float>(tokens * columns);
         for (var i = 0; i < tokens * columns; i++)
         {
-            x.Pointer[i] = (float)((random.NextDouble() * 4) - 2);
+            x.Pointer[i] = activation?.Invoke(i) ?? (float)((random.NextDouble() * 4) - 2);
         }
 
         using var quantized = new QuantizedActivations(tokens, columns);

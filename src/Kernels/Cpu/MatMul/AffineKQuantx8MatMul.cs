@@ -22,7 +22,7 @@ namespace Serving.Kernels.Cpu.MatMul;
 /// Each sub-block of 32 weights lines up with one int8 activation block, so its product with the eight rows is
 /// dx·(d·sc·Σq·x − dmin·m·Σx): the values' products go into 16-bit lanes through vpmaddubsw and vpmaddwd widens them
 /// to the rows' int32 sums, once per sub-block for Q4_K (its eight product pairs sum to at most 8 · 2 · 15 · 127 =
-/// 30,480) and once per chunk for Q5_K (two pairs of 5-bit values already reach 2 · 2 · 31 · 127 = 15,748); then per
+/// 30,480) and once per two chunks for Q5_K (whose four pairs reach 4 · 2 · 31 · 127 = 31,496); then per
 /// sub-block and token one FMA adds the scaled sum and one subtracts the minimum's share, in that order in every
 /// kernel, so a token's outputs do not depend on the batch.
 /// </remarks>
@@ -79,20 +79,24 @@ internal sealed unsafe class AffineKQuantx8MatMul<TLayout> : SuperBlockInterleav
                 var c = o + HeaderBytes + (j * SubBlockBytes);
                 var x = xq + (s * 256) + (j * 32);
                 Sum p0 = default, p1 = default, p2 = default, p3 = default;
+                var bits0 = FifthBitsOf(g0 + c);
+                var bits1 = TGroups.Several ? FifthBitsOf(g1 + c) : default;
+                var bits2 = TGroups.Several ? FifthBitsOf(g2 + c) : default;
+                var bits3 = TGroups.Several ? FifthBitsOf(g3 + c) : default;
                 for (var k = 0; k < 4; k++)
                 {
                     var xl = Broadcast(x + (8 * k));
                     var xh = Broadcast(x + (8 * k) + 4);
-                    Chunk(g0 + c, k, out var low, out var high);
-                    p0.Add(low, high, xl, xh);
+                    Chunk(g0 + c, k, bits0, out var low, out var high);
+                    p0.Add(low, high, xl, xh, k);
                     if (TGroups.Several)
                     {
-                        Chunk(g1 + c, k, out low, out high);
-                        p1.Add(low, high, xl, xh);
-                        Chunk(g2 + c, k, out low, out high);
-                        p2.Add(low, high, xl, xh);
-                        Chunk(g3 + c, k, out low, out high);
-                        p3.Add(low, high, xl, xh);
+                        Chunk(g1 + c, k, bits1, out low, out high);
+                        p1.Add(low, high, xl, xh, k);
+                        Chunk(g2 + c, k, bits2, out low, out high);
+                        p2.Add(low, high, xl, xh, k);
+                        Chunk(g3 + c, k, bits3, out low, out high);
+                        p3.Add(low, high, xl, xh, k);
                     }
                 }
 
@@ -149,20 +153,22 @@ internal sealed unsafe class AffineKQuantx8MatMul<TLayout> : SuperBlockInterleav
                 var x = x0 + (s * 256) + (j * 32);
                 Sum p0 = default, p1 = default, p2 = default, p3 = default;
                 Sum q0 = default, q1 = default, q2 = default, q3 = default;
+                var bitsA = FifthBitsOf(blockA + c);
+                var bitsB = TGroups.Several ? FifthBitsOf(blockB + c) : default;
                 for (var k = 0; k < 4; k++)
                 {
-                    Chunk(blockA + c, k, out var lowA, out var highA);
+                    Chunk(blockA + c, k, bitsA, out var lowA, out var highA);
                     Vector256<byte> lowB = default, highB = default;
                     if (TGroups.Several)
                     {
-                        Chunk(blockB + c, k, out lowB, out highB);
+                        Chunk(blockB + c, k, bitsB, out lowB, out highB);
                     }
 
                     var xk = x + (8 * k);
-                    Products<TGroups>(lowA, highA, lowB, highB, xk, ref p0, ref q0);
-                    Products<TGroups>(lowA, highA, lowB, highB, xk + columns, ref p1, ref q1);
-                    Products<TGroups>(lowA, highA, lowB, highB, xk + (2 * columns), ref p2, ref q2);
-                    Products<TGroups>(lowA, highA, lowB, highB, xk + (3 * columns), ref p3, ref q3);
+                    Products<TGroups>(lowA, highA, lowB, highB, xk, k, ref p0, ref q0);
+                    Products<TGroups>(lowA, highA, lowB, highB, xk + columns, k, ref p1, ref q1);
+                    Products<TGroups>(lowA, highA, lowB, highB, xk + (2 * columns), k, ref p2, ref q2);
+                    Products<TGroups>(lowA, highA, lowB, highB, xk + (3 * columns), k, ref p3, ref q3);
                 }
 
                 var scalesA = SubBlockScales(blockA, j, dA);
@@ -181,9 +187,10 @@ internal sealed unsafe class AffineKQuantx8MatMul<TLayout> : SuperBlockInterleav
     }
 
     /// <summary>Chunk <paramref name="k"/> of the sub-block whose values start at <paramref name="values"/>, as the
-    /// bytes of its low and high nibbles' values (Q5_K's fifth bits moved into bit 4).</summary>
+    /// bytes of its low and high nibbles' values (Q5_K's fifth bits, <paramref name="bits"/> from
+    /// <see cref="FifthBitsOf"/>, moved into bit 4).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Chunk(byte* values, int k, out Vector256<byte> low, out Vector256<byte> high)
+    private static void Chunk(byte* values, int k, Vector256<ushort> bits, out Vector256<byte> low, out Vector256<byte> high)
     {
         var mask = Vector256.Create((byte)0x0F);
         var raw = Vector256.Load(values + (32 * k));
@@ -191,26 +198,30 @@ internal sealed unsafe class AffineKQuantx8MatMul<TLayout> : SuperBlockInterleav
         high = (raw.AsUInt16() >>> 4).AsByte() & mask;
         if (TLayout.HasFifthBits)
         {
-            var bits = Vector256.Load(values + 128).AsUInt16();
             var bit4 = Vector256.Create((byte)0x10);
             low |= (bits << (4 - k)).AsByte() & bit4;
             high |= (bits >>> k).AsByte() & bit4;
         }
     }
 
+    /// <summary>The sub-block's fifth-bit vector (Q5_K; loaded once for its four chunks).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<ushort> FifthBitsOf(byte* values) =>
+        TLayout.HasFifthBits ? Vector256.Load(values + 128).AsUInt16() : default;
+
     /// <summary>One token's products with one chunk of the first group and, where <typeparamref name="TGroups"/>
     /// says so, the second.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Products<TGroups>(Vector256<byte> lowA, Vector256<byte> highA, Vector256<byte> lowB, Vector256<byte> highB, sbyte* x,
+    private static void Products<TGroups>(Vector256<byte> lowA, Vector256<byte> highA, Vector256<byte> lowB, Vector256<byte> highB, sbyte* x, int k,
         ref Sum first, ref Sum second)
         where TGroups : struct, IRowGroups
     {
         var xl = Broadcast(x);
         var xh = Broadcast(x + 4);
-        first.Add(lowA, highA, xl, xh);
+        first.Add(lowA, highA, xl, xh, k);
         if (TGroups.Several)
         {
-            second.Add(lowB, highB, xl, xh);
+            second.Add(lowB, highB, xl, xh, k);
         }
     }
 
@@ -327,8 +338,9 @@ internal sealed unsafe class AffineKQuantx8MatMul<TLayout> : SuperBlockInterleav
         }
     }
 
-    /// <summary>One token's running sum over a sub-block for eight rows: 16-bit pairs widened at the end (Q4_K), or
-    /// each chunk's widened as it comes (Q5_K, whose pairs would overflow 16 bits over a sub-block).</summary>
+    /// <summary>One token's running sum over a sub-block for eight rows: 16-bit pairs, widened at the end (Q4_K), or
+    /// after every second chunk (Q5_K: two chunks' pairs of 5-bit values reach 2 · 2 · 2 · 31 · 127 = 31,496, four
+    /// would overflow).</summary>
     private struct Sum
     {
         private Vector256<short> _pairs;
@@ -337,18 +349,16 @@ internal sealed unsafe class AffineKQuantx8MatMul<TLayout> : SuperBlockInterleav
         /// <summary>The rows' int32 sums.</summary>
         public readonly Vector256<int> Total => TLayout.HasFifthBits ? _wide : Avx2.MultiplyAddAdjacent(_pairs, Vector256<short>.One);
 
-        /// <summary>Adds one chunk's products: low values × <paramref name="xl"/>, high values × <paramref name="xh"/>.</summary>
+        /// <summary>Adds chunk <paramref name="k"/>'s products: low values × <paramref name="xl"/>, high values ×
+        /// <paramref name="xh"/>.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Add(Vector256<byte> low, Vector256<byte> high, Vector256<sbyte> xl, Vector256<sbyte> xh)
+        public void Add(Vector256<byte> low, Vector256<byte> high, Vector256<sbyte> xl, Vector256<sbyte> xh, int k)
         {
-            var pairs = Avx2.MultiplyAddAdjacent(low, xl) + Avx2.MultiplyAddAdjacent(high, xh);
-            if (TLayout.HasFifthBits)
+            _pairs += Avx2.MultiplyAddAdjacent(low, xl) + Avx2.MultiplyAddAdjacent(high, xh);
+            if (TLayout.HasFifthBits && (k & 1) == 1)
             {
-                _wide += Avx2.MultiplyAddAdjacent(pairs, Vector256<short>.One);
-            }
-            else
-            {
-                _pairs += pairs;
+                _wide += Avx2.MultiplyAddAdjacent(_pairs, Vector256<short>.One);
+                _pairs = default;
             }
         }
     }
