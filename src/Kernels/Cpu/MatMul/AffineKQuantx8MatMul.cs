@@ -27,20 +27,37 @@ namespace Serving.Kernels.Cpu.MatMul;
 /// kernel, so a token's outputs do not depend on the batch.
 /// </remarks>
 [SuppressMessage("Naming", "CA1707", Justification = "Named after the GGUF types.")]
-internal sealed unsafe class AffineKQuantx8MatMul<TLayout> : SuperBlockInterleavedMatMul
+internal sealed unsafe partial class AffineKQuantx8MatMul<TLayout> : SuperBlockInterleavedMatMul
     where TLayout : struct, IAffineKQuantLayout
 {
     private const int MinimumsOffset = 32 + 64;
 
     private const int HeaderBytes = MinimumsOffset + 64;
 
+    private readonly bool _wide;
+
     /// <param name="weight">The stored Q4_K or Q5_K matrix.</param>
+    /// <param name="wide">Whether to run the 512-bit eight-token tile (<see cref="Group8Pair"/>); needs
+    /// <see cref="WideSupported"/>.</param>
     /// <param name="arena">Where the repacked matrix goes; null: an allocation of its own.</param>
-    public AffineKQuantx8MatMul(WeightTensor weight, WeightArena? arena = null)
+    public AffineKQuantx8MatMul(WeightTensor weight, bool wide, WeightArena? arena = null)
         : base(weight, PackedGroupBlockBytes, arena)
     {
+        if (wide && !WideSupported)
+        {
+            throw new PlatformNotSupportedException($"the 512-bit {weight.Type} tile needs AVX-512BW (and exists for Q4_K only)");
+        }
+
+        _wide = wide;
         RepackGroups();
     }
+
+    /// <summary>Whether this CPU and type run the 512-bit eight-token tile: Q4_K on 512-bit vectors with byte and
+    /// word operations. (Q5_K's sums, widened every second chunk, would need sixteen more registers than there
+    /// are.)</summary>
+    public static bool WideSupported => !TLayout.HasFifthBits && IntegerDot.IsSupported && Vector512.IsHardwareAccelerated && Avx512BW.IsSupported;
+
+    protected override bool EightTokenTiles => _wide;
 
     /// <summary>Bytes of one row group's super-block: header and values.</summary>
     internal static int PackedGroupBlockBytes => HeaderBytes + (8 * SubBlockBytes);

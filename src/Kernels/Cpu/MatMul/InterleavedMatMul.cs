@@ -9,7 +9,7 @@ namespace Serving.Kernels.Cpu.MatMul;
 /// What the interleaved ("x8") integer kernels share: the repacked buffer, its geometry and scale form, and the walk
 /// over tiles of four tokens × 16-row pairs (see <see cref="Compute"/>). Subclasses fill the buffer
 /// (<see cref="RepackGroup"/>) and compute one row group for one or four tokens, or a pair for four, or (where
-/// <see cref="Wide"/>) for two tiles at once; a virtual call per row group (64 blocks of work) costs nothing
+/// <see cref="EightTokenTiles"/>) for two tiles at once; a virtual call per row group (64 blocks of work) costs nothing
 /// measurable.
 /// </summary>
 internal abstract unsafe class InterleavedMatMul : ISectionedMatMulKernel, IDisposable
@@ -138,7 +138,7 @@ internal abstract unsafe class InterleavedMatMul : ISectionedMatMulKernel, IDisp
         {
             var group = GroupStart(row / InterleavedLayout.Rows);
             var t = firstLeft;
-            for (; Wide && t + 1 < input.Tokens; t += 2)
+            for (; TwoTokenSections && t + 1 < input.Tokens; t += 2)
             {
                 Group2x4(group, groupBytes, q, t, y + ((long)t * ldy) + row, ldy, InterleavedLayout.Rows);
             }
@@ -167,7 +167,7 @@ internal abstract unsafe class InterleavedMatMul : ISectionedMatMulKernel, IDisp
         {
             var group = GroupStart(row / InterleavedLayout.Rows);
             var t = 0;
-            for (; Wide && t + 1 < input.Tokens; t += 2)
+            for (; TwoTokenSections && t + 1 < input.Tokens; t += 2)
             {
                 Group2x4(group, sectionBytes, q, t, y + ((long)t * ldy) + row, ldy, sectionRows);
             }
@@ -205,7 +205,7 @@ internal abstract unsafe class InterleavedMatMul : ISectionedMatMulKernel, IDisp
                 }
 
                 var prefetch = next != null ? next + ((long)(tile - firstTile) * prefetchShare) : null;
-                if (Wide && tile + 1 < endTile)
+                if (EightTokenTiles && tile + 1 < endTile)
                 {
                     Group8Pair(first, first + groupBytes, q, t, output, ldy, prefetch, next != null ? 2 * prefetchShare / 64 : 0);
                     tile += 2;
@@ -352,16 +352,19 @@ internal abstract unsafe class InterleavedMatMul : ISectionedMatMulKernel, IDisp
     /// <paramref name="prefetch"/> (<see cref="PrefetchShare"/>).</remarks>
     protected abstract void Group4Pair(byte* first, byte* second, QuantizedActivations q, int token, float* y, int ldy, byte* prefetch, int prefetchLines);
 
-    /// <summary>Whether the walks hand pairs of four-token tiles to <see cref="Group8Pair"/> and pairs of tokens to
-    /// <see cref="Group2x4"/>.</summary>
-    protected virtual bool Wide => false;
+    /// <summary>Whether the walks hand pairs of tokens to <see cref="Group2x4"/>.</summary>
+    protected virtual bool TwoTokenSections => false;
+
+    /// <summary>Whether the walks hand pairs of four-token tiles to <see cref="Group8Pair"/>.</summary>
+    protected virtual bool EightTokenTiles => false;
 
     /// <summary>Two tokens' outputs for four row groups <paramref name="sectionBytes"/> apart, each weight chunk
-    /// unpacked once for both; called only where <see cref="Wide"/>; per output equal to <see cref="Group1x4"/>.</summary>
+    /// unpacked once for both; called only where <see cref="TwoTokenSections"/>; per output equal to
+    /// <see cref="Group1x4"/>.</summary>
     protected virtual void Group2x4(byte* group, long sectionBytes, QuantizedActivations q, int token, float* y, int ldy, int sectionRows) =>
         throw new NotSupportedException("this kernel has no two-token section kernel");
 
-    /// <summary>Two adjacent row groups for eight tokens (two tiles), called only where <see cref="Wide"/>;
+    /// <summary>Two adjacent row groups for eight tokens (two tiles), called only where <see cref="EightTokenTiles"/>;
     /// the result per output must equal <see cref="Group4"/>'s. It prefetches <paramref name="prefetchLines"/>
     /// lines from <paramref name="prefetch"/> as <see cref="Group4Pair"/> does.</summary>
     protected virtual void Group8Pair(byte* first, byte* second, QuantizedActivations q, int token, float* y, int ldy, byte* prefetch, int prefetchLines) =>

@@ -58,7 +58,9 @@ internal sealed unsafe partial class Q4_0x8MatMul : InterleavedMatMul
     /// <summary>Whether this CPU runs the 512-bit kernels: 512-bit vectors with byte and word operations.</summary>
     public static bool WideSupported => IntegerDot.IsSupported && Vector512.IsHardwareAccelerated && Avx512BW.IsSupported;
 
-    protected override bool Wide => _wide;
+    protected override bool TwoTokenSections => _wide;
+
+    protected override bool EightTokenTiles => _wide;
 
     protected override void Group1(byte* group, QuantizedActivations q, int token, float* y)
     {

@@ -52,7 +52,9 @@ internal sealed unsafe partial class Q8_0x8MatMul : InterleavedMatMul
     /// <summary>Whether this CPU runs the wide kernels, which scale two row groups' sums in one 512-bit vector.</summary>
     public static bool WideSupported => InterleavedLayout.CpuSupports(GgmlType.Q8_0) && Vector512.IsHardwareAccelerated;
 
-    protected override bool Wide => _wide;
+    protected override bool TwoTokenSections => _wide;
+
+    protected override bool EightTokenTiles => _wide;
 
     protected override void Group1(byte* group, QuantizedActivations q, int token, float* y)
     {

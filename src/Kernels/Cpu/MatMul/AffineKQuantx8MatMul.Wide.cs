@@ -1,0 +1,101 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Serving.Kernels.Cpu.MatMul;
+
+// AffineKQuantx8MatMul, part: the 512-bit eight-token tile (Q4_K on CPUs with AVX-512BW).
+internal sealed unsafe partial class AffineKQuantx8MatMul<TLayout>
+{
+    /// <summary>
+    /// Sixteen rows × eight tokens on 512-bit vectors, as Q4_0's (<see cref="Q4_0x8MatMul"/>): one vector holds the
+    /// same chunk of both groups, so the nibbles of 16 rows are unpacked once for eight tokens, and each token's
+    /// products go into 16-bit lanes widened once per sub-block. The scales, minimums, d and dmin of both groups sit
+    /// side by side in one vector and every lane takes <see cref="Tile{TGroups}"/>'s operations on the same values,
+    /// so the outputs are bit-identical to the four-token tile's.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    protected override void Group8Pair(byte* first, byte* second, QuantizedActivations q, int token, float* y, int ldy, byte* prefetch, int prefetchLines)
+    {
+        var stride = GroupBlockBytes;
+        var subBlocks = Columns / 32;
+        long columns = Columns;
+        var x0 = q.Values + ((long)token * columns);
+        var xs = q.Scales + ((long)token * subBlocks);
+        var sums = q.Sums + ((long)token * subBlocks);
+        var mask = Vector512.Create((byte)0x0F);
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        Vector512<float> a4 = default, a5 = default, a6 = default, a7 = default;
+        for (var s = 0; s < Blocks; s++)
+        {
+            var blockA = first + (s * stride);
+            var blockB = second + (s * stride);
+            Units(blockA, out var dA, out var dminA);
+            Units(blockB, out var dB, out var dminB);
+            for (var j = 0; j < 8; j++)
+            {
+                PrefetchShare(prefetch, prefetchLines, (s * 8) + j, subBlocks);
+                var c = HeaderBytes + (j * SubBlockBytes);
+                var x = x0 + (s * 256) + (j * 32);
+                Vector512<short> p0 = default, p1 = default, p2 = default, p3 = default;
+                Vector512<short> p4 = default, p5 = default, p6 = default, p7 = default;
+                for (var k = 0; k < 4; k++)
+                {
+                    var raw = Vector256.Load(blockA + c + (32 * k)).ToVector512Unsafe().WithUpper(Vector256.Load(blockB + c + (32 * k)));
+                    var low = raw & mask;
+                    var high = (raw.AsUInt16() >>> 4).AsByte() & mask;
+                    var xk = x + (8 * k);
+                    p0 += Products(low, high, xk);
+                    p1 += Products(low, high, xk + columns);
+                    p2 += Products(low, high, xk + (2 * columns));
+                    p3 += Products(low, high, xk + (3 * columns));
+                    p4 += Products(low, high, xk + (4 * columns));
+                    p5 += Products(low, high, xk + (5 * columns));
+                    p6 += Products(low, high, xk + (6 * columns));
+                    p7 += Products(low, high, xk + (7 * columns));
+                }
+
+                var scales = SubBlockScales(blockA, j, dA).ToVector512Unsafe().WithUpper(SubBlockScales(blockB, j, dB));
+                var minimums = SubBlockMinimums(blockA, j, dminA).ToVector512Unsafe().WithUpper(SubBlockMinimums(blockB, j, dminB));
+                var b = (s * 8) + j;
+                a0 = Accumulate(a0, p0, scales, minimums, xs[b], sums[b]);
+                a1 = Accumulate(a1, p1, scales, minimums, xs[subBlocks + b], sums[subBlocks + b]);
+                a2 = Accumulate(a2, p2, scales, minimums, xs[(2 * subBlocks) + b], sums[(2 * subBlocks) + b]);
+                a3 = Accumulate(a3, p3, scales, minimums, xs[(3 * subBlocks) + b], sums[(3 * subBlocks) + b]);
+                a4 = Accumulate(a4, p4, scales, minimums, xs[(4 * subBlocks) + b], sums[(4 * subBlocks) + b]);
+                a5 = Accumulate(a5, p5, scales, minimums, xs[(5 * subBlocks) + b], sums[(5 * subBlocks) + b]);
+                a6 = Accumulate(a6, p6, scales, minimums, xs[(6 * subBlocks) + b], sums[(6 * subBlocks) + b]);
+                a7 = Accumulate(a7, p7, scales, minimums, xs[(7 * subBlocks) + b], sums[(7 * subBlocks) + b]);
+            }
+        }
+
+        Store(a0, y);
+        Store(a1, y + ldy);
+        Store(a2, y + (2 * ldy));
+        Store(a3, y + (3 * ldy));
+        Store(a4, y + (4 * ldy));
+        Store(a5, y + (5 * ldy));
+        Store(a6, y + (6 * ldy));
+        Store(a7, y + (7 * ldy));
+    }
+
+    /// <summary>One token's 16-bit pair sums for one chunk of 16 rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<short> Products(Vector512<byte> low, Vector512<byte> high, sbyte* x) =>
+        Avx512BW.MultiplyAddAdjacent(low, Vector512.Create(*(int*)x).AsSByte())
+        + Avx512BW.MultiplyAddAdjacent(high, Vector512.Create(*(int*)(x + 4)).AsSByte());
+
+    /// <summary><see cref="Accumulate(Vector256{float}, Vector256{int}, Vector256{float}, Vector256{float}, Vector256{float}, Vector256{float})"/>
+    /// for sixteen rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Accumulate(Vector512<float> acc, Vector512<short> pairs, Vector512<float> scales, Vector512<float> minimums, float activationScale, int activationSum)
+    {
+        var dot = Vector512.ConvertToSingle(Avx512BW.MultiplyAddAdjacent(pairs, Vector512<short>.One));
+        acc = Vector512.FusedMultiplyAdd(dot, scales * Vector512.Create(activationScale), acc);
+        return Avx512F.FusedMultiplyAddNegated(minimums, Vector512.Create(activationScale * activationSum), acc);
+    }
+
+    /// <summary>Two groups' eight outputs, adjacent in the output row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(Vector512<float> acc, float* y) => acc.Store(y);
+}
