@@ -30,10 +30,11 @@ public sealed unsafe class WideKernelTests
     [Theory]
     [MemberData(nameof(TypesAndScaleForms))]
     [InlineData(GgmlType.Q4_K, "Any")]
+    [InlineData(GgmlType.Q6_K, "Any")]
     public void Eight_token_tiles_equal_four_token_tiles_and_single_tokens(GgmlType type, string form)
     {
         const int rows = 104;
-        var columns = type == GgmlType.Q4_K ? 512 : 192;
+        var columns = type is GgmlType.Q4_K or GgmlType.Q6_K ? 512 : 192;
         using var weightBytes = Weights(type, rows, columns, seed: 41);
         var weight = WithScaleForm(type, weightBytes, rows, columns, row: 50, block: 3, form);
         if (!WideSupported(type))
@@ -249,14 +250,19 @@ public sealed unsafe class WideKernelTests
     {
         GgmlType.Q4_0 => Q4_0x8MatMul.WideSupported,
         GgmlType.Q4_K => AffineKQuantx8MatMul<Q4_KLayout>.WideSupported,
+        GgmlType.Q6_K => Q6_Kx8MatMul.WideSupported,
         _ => Q8_0x8MatMul.WideSupported,
     };
 
     private static InterleavedMatMul Kernel(WeightTensor weight, bool wide, bool vnni) =>
         weight.Type == GgmlType.Q4_0 ? new Q4_0x8MatMul(weight, wide, null, vnni) : new Q8_0x8MatMul(weight, wide, null, vnni);
 
-    private static InterleavedMatMul Kernel(WeightTensor weight, bool wide) =>
-        weight.Type == GgmlType.Q4_K ? new AffineKQuantx8MatMul<Q4_KLayout>(weight, wide) : Kernel(weight, wide, AvxVnni.IsSupported);
+    private static InterleavedMatMul Kernel(WeightTensor weight, bool wide) => weight.Type switch
+    {
+        GgmlType.Q4_K => new AffineKQuantx8MatMul<Q4_KLayout>(weight, wide),
+        GgmlType.Q6_K => new Q6_Kx8MatMul(weight, wide),
+        _ => Kernel(weight, wide, AvxVnni.IsSupported),
+    };
 
     /// <summary>Each form of the type's interleaved kernel this CPU can build: narrow and (where supported) wide, with
     /// products through vpdpbusd (with AVX-VNNI) and without it (Q4_0: 16-bit pair sums in the one-token kernel; Q8_0:
@@ -299,9 +305,9 @@ public sealed unsafe class WideKernelTests
     /// (Normal, rewritten at repack), a subnormal (Finite) or an infinity (Any); returns the matrix.</summary>
     private static WeightTensor WithScaleForm(GgmlType type, NativeBuffer<byte> weights, int rows, int columns, int row, int block, string form)
     {
-        if (type == GgmlType.Q4_K)
+        if (type is GgmlType.Q4_K or GgmlType.Q6_K)
         {
-            // Its d and dmin always take the general fp16 conversion (Any): nothing to select.
+            // Their super-block units always take the general fp16 conversion (Any): nothing to select.
             return new WeightTensor("w", type, [rows, columns], (nint)weights.Pointer, weights.Length);
         }
 

@@ -24,7 +24,7 @@ namespace Serving.Kernels.Cpu.MatMul;
 /// FMA with d·dx, the same operations in every kernel, so a token's outputs do not depend on the batch.
 /// </remarks>
 [SuppressMessage("Naming", "CA1707", Justification = "Named after the GGUF type.")]
-internal sealed unsafe class Q6_Kx8MatMul : SuperBlockInterleavedMatMul
+internal sealed unsafe partial class Q6_Kx8MatMul : SuperBlockInterleavedMatMul
 {
     /// <summary>Bytes of one row group's super-block: the stored size.</summary>
     internal const int PackedGroupBlockBytes = InterleavedLayout.Rows * Q6_K.BlockBytes;
@@ -35,13 +35,28 @@ internal sealed unsafe class Q6_Kx8MatMul : SuperBlockInterleavedMatMul
 
     private const int SubBlockBytes = 192;
 
+    private readonly bool _wide;
+
     /// <param name="weight">The stored Q6_K matrix.</param>
+    /// <param name="wide">Whether to run the 512-bit eight-token tile (<see cref="Group8Pair"/>); needs
+    /// <see cref="WideSupported"/>.</param>
     /// <param name="arena">Where the repacked matrix goes; null: an allocation of its own.</param>
-    public Q6_Kx8MatMul(WeightTensor weight, WeightArena? arena = null)
+    public Q6_Kx8MatMul(WeightTensor weight, bool wide, WeightArena? arena = null)
         : base(weight, PackedGroupBlockBytes, arena)
     {
+        if (wide && !WideSupported)
+        {
+            throw new PlatformNotSupportedException("the 512-bit Q6_K tile needs AVX-512BW");
+        }
+
+        _wide = wide;
         RepackGroups();
     }
+
+    /// <summary>Whether this CPU runs the 512-bit eight-token tile: 512-bit vectors with byte and word operations.</summary>
+    public static bool WideSupported => IntegerDot.IsSupported && Vector512.IsHardwareAccelerated && Avx512BW.IsSupported;
+
+    protected override bool EightTokenTiles => _wide;
 
     /// <summary>One token over one row group, or four groups <paramref name="sectionBytes"/> apart read in step
     /// (outputs <paramref name="sectionRows"/> apart); the streams are left to the hardware prefetchers.</summary>
