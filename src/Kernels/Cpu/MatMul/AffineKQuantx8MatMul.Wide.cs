@@ -69,14 +69,7 @@ internal sealed unsafe partial class AffineKQuantx8MatMul<TLayout>
             }
         }
 
-        Store(a0, y);
-        Store(a1, y + ldy);
-        Store(a2, y + (2 * ldy));
-        Store(a3, y + (3 * ldy));
-        Store(a4, y + (4 * ldy));
-        Store(a5, y + (5 * ldy));
-        Store(a6, y + (6 * ldy));
-        Store(a7, y + (7 * ldy));
+        StoreEightTokens(y, ldy, a0, a1, a2, a3, a4, a5, a6, a7);
     }
 
     /// <summary>One token's 16-bit pair sums for one chunk of 16 rows.</summary>
@@ -94,8 +87,4 @@ internal sealed unsafe partial class AffineKQuantx8MatMul<TLayout>
         acc = Vector512.FusedMultiplyAdd(dot, scales * Vector512.Create(activationScale), acc);
         return Avx512F.FusedMultiplyAddNegated(minimums, Vector512.Create(activationScale * activationSum), acc);
     }
-
-    /// <summary>Two groups' eight outputs, adjacent in the output row.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(Vector512<float> acc, float* y) => acc.Store(y);
 }

@@ -252,6 +252,22 @@ internal abstract unsafe class InterleavedMatMul : ISectionedMatMulKernel, IDisp
         }
     }
 
+    /// <summary>Stores eight tokens' outputs for a pair of row groups (16 adjacent floats per token), rows
+    /// <paramref name="ldy"/> apart.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    protected static void StoreEightTokens(float* y, int ldy, Vector512<float> a0, Vector512<float> a1, Vector512<float> a2, Vector512<float> a3,
+        Vector512<float> a4, Vector512<float> a5, Vector512<float> a6, Vector512<float> a7)
+    {
+        a0.Store(y);
+        a1.Store(y + ldy);
+        a2.Store(y + (2 * ldy));
+        a3.Store(y + (3 * ldy));
+        a4.Store(y + (4 * ldy));
+        a5.Store(y + (5 * ldy));
+        a6.Store(y + (6 * ldy));
+        a7.Store(y + (7 * ldy));
+    }
+
     /// <summary>Four activation bytes repeated in every 32-bit lane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     protected static Vector256<sbyte> Broadcast(sbyte* x) => Vector256.Create(*(int*)x).AsSByte();

@@ -71,14 +71,7 @@ internal sealed unsafe partial class Q6_Kx8MatMul
             }
         }
 
-        a0.Store(y);
-        a1.Store(y + ldy);
-        a2.Store(y + (2 * ldy));
-        a3.Store(y + (3 * ldy));
-        a4.Store(y + (4 * ldy));
-        a5.Store(y + (5 * ldy));
-        a6.Store(y + (6 * ldy));
-        a7.Store(y + (7 * ldy));
+        StoreEightTokens(y, ldy, a0, a1, a2, a3, a4, a5, a6, a7);
     }
 
     /// <summary><see cref="Offsets(Vector256{short}, Vector256{short})"/> for sixteen rows, from one token's two

@@ -100,14 +100,7 @@ internal sealed unsafe partial class Q8_0x8MatMul
             a7 = Scaled(d7, e7, scale, xs[(7 * blocks) + b], a7);
         }
 
-        a0.Store(y);
-        a1.Store(y + ldy);
-        a2.Store(y + (2 * ldy));
-        a3.Store(y + (3 * ldy));
-        a4.Store(y + (4 * ldy));
-        a5.Store(y + (5 * ldy));
-        a6.Store(y + (6 * ldy));
-        a7.Store(y + (7 * ldy));
+        StoreEightTokens(y, ldy, a0, a1, a2, a3, a4, a5, a6, a7);
     }
 
     protected override void Group2x4(byte* group, long sectionBytes, QuantizedActivations q, int token, float* y, int ldy, int sectionRows)
