@@ -259,10 +259,26 @@ internal sealed unsafe partial class Q4_0x8MatMul : InterleavedMatMul
         }
     }
 
+    /// <summary>Sixteen rows × four tokens on 256-bit vectors: vpdpbusd where the constructor chose it
+    /// (<see cref="DotProduct4Pair{TScales}"/>), else 16-bit pair sums (<see cref="PairSums4Pair{TScales}"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Group4Pair<TScales>(byte* first, byte* second, QuantizedActivations q, int token, float* y, int ldy, byte* prefetch, int prefetchLines)
+        where TScales : struct, IFloatRowLoader
+    {
+        if (_vnni)
+        {
+            DotProduct4Pair<TScales>(first, second, q, token, y, ldy, prefetch, prefetchLines);
+        }
+        else
+        {
+            PairSums4Pair<TScales>(first, second, q, token, y, ldy, prefetch, prefetchLines);
+        }
+    }
+
     /// <summary>Sixteen rows × four tokens: each broadcast activation word feeds both groups' products, halving the
     /// broadcasts per vpdpbusd. Per output the operations are those of <see cref="Group4{TScales}"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Group4Pair<TScales>(byte* first, byte* second, QuantizedActivations q, int token, float* y, int ldy, byte* prefetch, int prefetchLines)
+    private void DotProduct4Pair<TScales>(byte* first, byte* second, QuantizedActivations q, int token, float* y, int ldy, byte* prefetch, int prefetchLines)
         where TScales : struct, IFloatRowLoader
     {
         var stride = GroupBlockBytes;
