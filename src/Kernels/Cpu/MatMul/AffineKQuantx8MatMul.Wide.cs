@@ -35,7 +35,7 @@ internal sealed unsafe partial class AffineKQuantx8MatMul<TLayout>
             for (var j = 0; j < 8; j++)
             {
                 PrefetchShare(prefetch, prefetchLines, (s * 8) + j, subBlocks);
-                var c = HeaderBytes + (j * SubBlockBytes);
+                var c = HeaderBytes + (j * SubBlockBytes) + ValuesOffset;
                 var x = x0 + (s * 256) + (j * 32);
                 Vector512<short> p0 = default, p1 = default, p2 = default, p3 = default;
                 Vector512<short> p4 = default, p5 = default, p6 = default, p7 = default;

@@ -47,7 +47,7 @@ internal sealed unsafe partial class Q6_Kx8MatMul
                 var i7 = -Offsets(pairs, halfSums[(7 * subBlocks) + b]);
                 for (var m = 0; m < 2; m++)
                 {
-                    Unpack(blockA + HeaderBytes + (j * SubBlockBytes), blockB + HeaderBytes + (j * SubBlockBytes), m, out var low0, out var high0, out var low1, out var high1);
+                    Unpack(blockA + HeaderBytes + (j * SubBlockBytes) + 16, blockB + HeaderBytes + (j * SubBlockBytes) + 16, m, out var low0, out var high0, out var low1, out var high1);
                     var scales = m == 0 ? firstA.ToVector512Unsafe().WithUpper(firstB) : secondA.ToVector512Unsafe().WithUpper(secondB);
                     var xm = x + (16 * m);
                     i0 += Products(low0, high0, low1, high1, xm, scales);

@@ -9,8 +9,8 @@ namespace Serving.Kernels.Cpu.MatMul;
 
 /// <summary>
 /// Q6_K weights repacked once into the <see cref="InterleavedLayout"/>'s row groups, one block per 256-column
-/// super-block and the stored size (1,680 bytes per 8 rows): the eight rows' fp16 d, then per 16-weight group the
-/// eight rows' signed scales, then per 32-weight sub-block four 32-byte chunks of the values' low four bits arranged
+/// super-block and the stored size (1,680 bytes per 8 rows): the eight rows' fp16 d, then per 32-weight sub-block its
+/// two 16-weight groups' signed scales for the eight rows, four 32-byte chunks of the values' low four bits arranged
 /// as Q4_0's (<see cref="NibbleChunks"/>) and two 32-byte vectors of their top two bits: byte 4r+c of the m-th holds,
 /// from bit 0 up, the top bits of the values in the low and high nibbles of byte 4r+c of chunk 2m, then of chunk
 /// 2m+1. Chunks 2m and 2m+1 are exactly group 2j+m, so one 16-bit shift and mask per half chunk moves the top bits
@@ -29,11 +29,11 @@ internal sealed unsafe partial class Q6_Kx8MatMul : SuperBlockInterleavedMatMul
     /// <summary>Bytes of one row group's super-block: the stored size.</summary>
     internal const int PackedGroupBlockBytes = InterleavedLayout.Rows * Q6_K.BlockBytes;
 
-    private const int ScalesOffset = 16;
+    /// <summary>The eight rows' fp16 d.</summary>
+    private const int HeaderBytes = 16;
 
-    private const int HeaderBytes = ScalesOffset + (16 * InterleavedLayout.Rows);
-
-    private const int SubBlockBytes = 192;
+    /// <summary>One sub-block for eight rows: its two groups' scales (16 bytes), then the values.</summary>
+    private const int SubBlockBytes = 16 + 192;
 
     private readonly bool _wide;
 
@@ -111,7 +111,7 @@ internal sealed unsafe partial class Q6_Kx8MatMul : SuperBlockInterleavedMatMul
     private static Vector256<int> SubBlock(byte* block, int j, sbyte* x, Vector256<short> halfSums)
     {
         GroupScales(block, j, out var first, out var second, out var pairs);
-        var values = block + HeaderBytes + (j * SubBlockBytes);
+        var values = block + HeaderBytes + (j * SubBlockBytes) + 16;
         Unpack(values, 0, out var low0, out var high0, out var low1, out var high1);
         var sum = Products(low0, high0, low1, high1, x, first) - Offsets(pairs, halfSums);
         Unpack(values, 1, out low0, out high0, out low1, out high1);
@@ -153,7 +153,7 @@ internal sealed unsafe partial class Q6_Kx8MatMul : SuperBlockInterleavedMatMul
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void GroupScales(byte* block, int j, out Vector256<short> first, out Vector256<short> second, out Vector256<short> pairs)
     {
-        var raw = Vector128.Load(block + ScalesOffset + (16 * j));
+        var raw = Vector128.Load(block + HeaderBytes + (j * SubBlockBytes));
         first = Avx2.ConvertToVector256Int16(Ssse3.Shuffle(raw, Vector128.Create((byte)0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7)).AsSByte());
         second = Avx2.ConvertToVector256Int16(Ssse3.Shuffle(raw, Vector128.Create((byte)8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15)).AsSByte());
         pairs = Avx2.ConvertToVector256Int16(Ssse3.Shuffle(raw, Vector128.Create((byte)0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15)).AsSByte());
@@ -207,7 +207,7 @@ internal sealed unsafe partial class Q6_Kx8MatMul : SuperBlockInterleavedMatMul
 
                 for (var m = 0; m < 2; m++)
                 {
-                    var valuesA = blockA + HeaderBytes + (j * SubBlockBytes);
+                    var valuesA = blockA + HeaderBytes + (j * SubBlockBytes) + 16;
                     Unpack(valuesA, m, out var lowA0, out var highA0, out var lowA1, out var highA1);
                     var scalesA = m == 0 ? firstA : secondA;
                     var xm = x + (16 * m);
@@ -217,7 +217,7 @@ internal sealed unsafe partial class Q6_Kx8MatMul : SuperBlockInterleavedMatMul
                     i3 += Products(lowA0, highA0, lowA1, highA1, xm + (3 * columns), scalesA);
                     if (TGroups.Several)
                     {
-                        var valuesB = blockB + HeaderBytes + (j * SubBlockBytes);
+                        var valuesB = blockB + HeaderBytes + (j * SubBlockBytes) + 16;
                         Unpack(valuesB, m, out var lowB0, out var highB0, out var lowB1, out var highB1);
                         var scalesB = m == 0 ? firstB : secondB;
                         k0 += Products(lowB0, highB0, lowB1, highB1, xm, scalesB);
@@ -265,7 +265,7 @@ internal sealed unsafe partial class Q6_Kx8MatMul : SuperBlockInterleavedMatMul
             var destination = GroupStart(group) + (s * GroupBlockBytes);
             for (var j = 0; j < 8; j++)
             {
-                new Span<byte>(destination + HeaderBytes + (j * SubBlockBytes) + 128, 64).Clear();
+                new Span<byte>(destination + HeaderBytes + (j * SubBlockBytes) + 16 + 128, 64).Clear();
             }
 
             for (var r = 0; r < InterleavedLayout.Rows; r++)
@@ -274,13 +274,13 @@ internal sealed unsafe partial class Q6_Kx8MatMul : SuperBlockInterleavedMatMul
                 ((ushort*)destination)[r] = *(ushort*)(block + Q6_K.ScaleOffset);
                 for (var g = 0; g < 16; g++)
                 {
-                    destination[ScalesOffset + (8 * g) + r] = block[Q6_K.ScalesOffset + g];
+                    destination[HeaderBytes + (g / 2 * SubBlockBytes) + (8 * (g % 2)) + r] = block[Q6_K.ScalesOffset + g];
                 }
 
                 Levels(block, levels);
                 for (var j = 0; j < 8; j++)
                 {
-                    var values = destination + HeaderBytes + (j * SubBlockBytes);
+                    var values = destination + HeaderBytes + (j * SubBlockBytes) + 16;
                     for (var k = 0; k < 4; k++)
                     {
                         for (var c = 0; c < 4; c++)
