@@ -33,6 +33,9 @@ public sealed unsafe class MatMulKernelTests
     [InlineData(GgmlType.Q5_K, 5, true)]
     [InlineData(GgmlType.Q6_K, 1, true)]
     [InlineData(GgmlType.Q6_K, 7, true)]
+    [InlineData(GgmlType.Q4_K, 6, false)]
+    [InlineData(GgmlType.Q5_K, 1, false)]
+    [InlineData(GgmlType.Q6_K, 5, false)]
     public void Kernel_matches_float64_product(GgmlType type, int tokens, bool interleaved)
     {
         // Float kernels also get ragged shapes (rows not a multiple of 4, columns not of 8) to reach their tails;
@@ -54,7 +57,8 @@ public sealed unsafe class MatMulKernelTests
         (kernel as IDisposable)?.Dispose();
     }
 
-    /// <summary>The k-quants' extremes through every kernel path (one token, sections, tiles of four): every value at
+    /// <summary>The k-quants' extremes through every kernel path (row groups and stored layout; one token, sections,
+    /// tiles of four and eight): every value at
     /// its largest level (Q4_K 15, Q5_K 31, Q6_K 63) or its smallest, the largest scales and minimums (63, Q6_K ±127
     /// and −128), against activations that all quantize to +127 or −127, so every 16-bit partial sum is as large as
     /// the layouts allow; each token's activations have one sign, so such errors could not cancel between blocks. A
@@ -94,14 +98,16 @@ public sealed unsafe class MatMulKernelTests
         }
 
         var weight = new WeightTensor("w", type, [rows, columns], (nint)weightBytes.Pointer, tensor.ByteLength);
-        var kernel = (ISectionedMatMulKernel)MatMulKernels.For(weight);
-        foreach (var tokens in new[] { 1, 4, 9 })
+        foreach (var kernel in new[] { MatMulKernels.For(weight), MatMulKernels.ForStoredLayout(weight) })
         {
-            AssertMatchesFloat64(weight, kernel, tokens, i => (i / columns) % 2 == 0 ? 3f : -3f);
-            AssertQuantizedSectionsEqualRows(kernel, rows, columns, 8, tokenStep: 2);
-        }
+            foreach (var tokens in new[] { 1, 4, 9 })
+            {
+                AssertMatchesFloat64(weight, kernel, tokens, i => (i / columns) % 2 == 0 ? 3f : -3f);
+                AssertQuantizedSectionsEqualRows((ISectionedMatMulKernel)kernel, rows, columns, 8, tokenStep: 2);
+            }
 
-        (kernel as IDisposable)?.Dispose();
+            (kernel as IDisposable)?.Dispose();
+        }
     }
 
     /// <summary>Wide enough rows (8,192 columns) that 37 tokens span three activation blocks of the float kernel's
@@ -217,7 +223,12 @@ public sealed unsafe class MatMulKernelTests
         SyntheticModel.Fill(tensor, new Span<byte>(weightBytes.Pointer, (int)tensor.ByteLength));
         var weight = new WeightTensor("w", type, [rows, columns], (nint)weightBytes.Pointer, tensor.ByteLength);
         var kernel = (ISectionedMatMulKernel)MatMulKernels.For(weight);
+        Assert.Equal(InterleavedLayout.Supports(type, rows), kernel is InterleavedMatMul);
         AssertQuantizedSectionsEqualRows(kernel, rows, columns, sectionRows, tokenStep: 1);
+        (kernel as IDisposable)?.Dispose();
+
+        // The stored-layout kernels, which matrices whose rows are not whole row groups get.
+        AssertQuantizedSectionsEqualRows((ISectionedMatMulKernel)MatMulKernels.ForStoredLayout(weight), rows, columns, sectionRows, tokenStep: 1);
     }
 
     /// <summary>fp16 weights over four sections (activations scaled by 2^112, rows widened without the rescaling
