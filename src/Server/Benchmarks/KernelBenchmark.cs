@@ -143,6 +143,7 @@ internal static unsafe class KernelBenchmark
         GgmlType.Q4_0 when InterleavedLayout.Supports(weight.Type, weight.Rows) => new Q4_0x8MatMul(weight, wide: false, arena, AvxVnni.IsSupported),
         GgmlType.Q8_0 when InterleavedLayout.Supports(weight.Type, weight.Rows) => new Q8_0x8MatMul(weight, wide: false, arena, AvxVnni.IsSupported),
         GgmlType.Q4_K when InterleavedLayout.Supports(weight.Type, weight.Rows) => new AffineKQuantx8MatMul<Q4_KLayout>(weight, wide: false, arena),
+        GgmlType.Q5_K when InterleavedLayout.Supports(weight.Type, weight.Rows) => new AffineKQuantx8MatMul<Q5_KLayout>(weight, wide: false, arena),
         GgmlType.Q6_K when InterleavedLayout.Supports(weight.Type, weight.Rows) => new Q6_Kx8MatMul(weight, wide: false, arena),
         _ => MatMulKernels.For(weight, arena),
     };

@@ -30,11 +30,12 @@ public sealed unsafe class WideKernelTests
     [Theory]
     [MemberData(nameof(TypesAndScaleForms))]
     [InlineData(GgmlType.Q4_K, "Any")]
+    [InlineData(GgmlType.Q5_K, "Any")]
     [InlineData(GgmlType.Q6_K, "Any")]
     public void Eight_token_tiles_equal_four_token_tiles_and_single_tokens(GgmlType type, string form)
     {
         const int rows = 104;
-        var columns = type is GgmlType.Q4_K or GgmlType.Q6_K ? 512 : 192;
+        var columns = type is GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K ? 512 : 192;
         using var weightBytes = Weights(type, rows, columns, seed: 41);
         var weight = WithScaleForm(type, weightBytes, rows, columns, row: 50, block: 3, form);
         if (!WideSupported(type))
@@ -250,6 +251,7 @@ public sealed unsafe class WideKernelTests
     {
         GgmlType.Q4_0 => Q4_0x8MatMul.WideSupported,
         GgmlType.Q4_K => AffineKQuantx8MatMul<Q4_KLayout>.WideSupported,
+        GgmlType.Q5_K => AffineKQuantx8MatMul<Q5_KLayout>.WideSupported,
         GgmlType.Q6_K => Q6_Kx8MatMul.WideSupported,
         _ => Q8_0x8MatMul.WideSupported,
     };
@@ -260,6 +262,7 @@ public sealed unsafe class WideKernelTests
     private static InterleavedMatMul Kernel(WeightTensor weight, bool wide) => weight.Type switch
     {
         GgmlType.Q4_K => new AffineKQuantx8MatMul<Q4_KLayout>(weight, wide),
+        GgmlType.Q5_K => new AffineKQuantx8MatMul<Q5_KLayout>(weight, wide),
         GgmlType.Q6_K => new Q6_Kx8MatMul(weight, wide),
         _ => Kernel(weight, wide, AvxVnni.IsSupported),
     };
@@ -305,7 +308,7 @@ public sealed unsafe class WideKernelTests
     /// (Normal, rewritten at repack), a subnormal (Finite) or an infinity (Any); returns the matrix.</summary>
     private static WeightTensor WithScaleForm(GgmlType type, NativeBuffer<byte> weights, int rows, int columns, int row, int block, string form)
     {
-        if (type is GgmlType.Q4_K or GgmlType.Q6_K)
+        if (type is GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K)
         {
             // Their super-block units always take the general fp16 conversion (Any): nothing to select.
             return new WeightTensor("w", type, [rows, columns], (nint)weights.Pointer, weights.Length);

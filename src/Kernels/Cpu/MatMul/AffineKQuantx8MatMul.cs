@@ -49,17 +49,15 @@ internal sealed unsafe partial class AffineKQuantx8MatMul<TLayout> : SuperBlockI
     {
         if (wide && !WideSupported)
         {
-            throw new PlatformNotSupportedException($"the 512-bit {weight.Type} tile needs AVX-512BW (and exists for Q4_K only)");
+            throw new PlatformNotSupportedException($"the 512-bit {weight.Type} tile needs AVX-512BW");
         }
 
         _wide = wide;
         RepackGroups();
     }
 
-    /// <summary>Whether this CPU and type run the 512-bit eight-token tile: Q4_K on 512-bit vectors with byte and
-    /// word operations. (Q5_K's sums, widened every second chunk, would need sixteen more registers than there
-    /// are.)</summary>
-    public static bool WideSupported => !TLayout.HasFifthBits && IntegerDot.IsSupported && Vector512.IsHardwareAccelerated && Avx512BW.IsSupported;
+    /// <summary>Whether this CPU runs the 512-bit eight-token tile: 512-bit vectors with byte and word operations.</summary>
+    public static bool WideSupported => IntegerDot.IsSupported && Vector512.IsHardwareAccelerated && Avx512BW.IsSupported;
 
     protected override bool EightTokenTiles => _wide;
 

@@ -21,7 +21,7 @@ internal static class MatMulKernels
             GgmlType.Q8_0 when InterleavedLayout.Supports(weight.Type, weight.Rows) => new Q8_0x8MatMul(weight, Q8_0x8MatMul.WideSupported, arena, AvxVnni.IsSupported),
             GgmlType.Q4_0 when InterleavedLayout.Supports(weight.Type, weight.Rows) => new Q4_0x8MatMul(weight, Q4_0x8MatMul.WideSupported, arena, AvxVnni.IsSupported),
             GgmlType.Q4_K when InterleavedLayout.Supports(weight.Type, weight.Rows) => new AffineKQuantx8MatMul<Q4_KLayout>(weight, AffineKQuantx8MatMul<Q4_KLayout>.WideSupported, arena),
-            GgmlType.Q5_K when InterleavedLayout.Supports(weight.Type, weight.Rows) => new AffineKQuantx8MatMul<Q5_KLayout>(weight, wide: false, arena),
+            GgmlType.Q5_K when InterleavedLayout.Supports(weight.Type, weight.Rows) => new AffineKQuantx8MatMul<Q5_KLayout>(weight, AffineKQuantx8MatMul<Q5_KLayout>.WideSupported, arena),
             GgmlType.Q6_K when InterleavedLayout.Supports(weight.Type, weight.Rows) => new Q6_Kx8MatMul(weight, Q6_Kx8MatMul.WideSupported, arena),
             _ => ForStoredLayout(weight),
         };
