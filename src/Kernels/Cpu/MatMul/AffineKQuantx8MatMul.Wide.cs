@@ -44,16 +44,7 @@ internal sealed unsafe partial class AffineKQuantx8MatMul<TLayout>
                 var bits = TLayout.HasFifthBits ? Vector256.Load(blockA + c + 128).ToVector512Unsafe().WithUpper(Vector256.Load(blockB + c + 128)).AsUInt16() : default;
                 for (var k = 0; k < 4; k++)
                 {
-                    var raw = Vector256.Load(blockA + c + (32 * k)).ToVector512Unsafe().WithUpper(Vector256.Load(blockB + c + (32 * k)));
-                    var low = raw & mask;
-                    var high = (raw.AsUInt16() >>> 4).AsByte() & mask;
-                    if (TLayout.HasFifthBits)
-                    {
-                        var bit4 = Vector512.Create((byte)0x10);
-                        low |= (bits << (4 - k)).AsByte() & bit4;
-                        high |= (bits >>> k).AsByte() & bit4;
-                    }
-
+                    var low = Values(blockA + c, blockB + c, k, mask, bits, out var high);
                     var xk = x + (8 * k);
                     p0 += Products(low, high, xk);
                     p1 += Products(low, high, xk + columns);
@@ -91,6 +82,25 @@ internal sealed unsafe partial class AffineKQuantx8MatMul<TLayout>
         }
 
         StoreEightTokens(y, ldy, a0, a1, a2, a3, a4, a5, a6, a7);
+    }
+
+    /// <summary>Chunk <paramref name="k"/> of two groups' sub-blocks (values at <paramref name="first"/> and
+    /// <paramref name="second"/>) in one vector: the low nibbles' values returned, the high ones' in
+    /// <paramref name="high"/> (Q5_K's fifth bits, <paramref name="bits"/>, moved into bit 4).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<byte> Values(byte* first, byte* second, int k, Vector512<byte> mask, Vector512<ushort> bits, out Vector512<byte> high)
+    {
+        var raw = Vector256.Load(first + (32 * k)).ToVector512Unsafe().WithUpper(Vector256.Load(second + (32 * k)));
+        var low = raw & mask;
+        high = (raw.AsUInt16() >>> 4).AsByte() & mask;
+        if (TLayout.HasFifthBits)
+        {
+            var bit4 = Vector512.Create((byte)0x10);
+            low |= (bits << (4 - k)).AsByte() & bit4;
+            high |= (bits >>> k).AsByte() & bit4;
+        }
+
+        return low;
     }
 
     /// <summary>One token's 16-bit pair sums for one chunk of 16 rows.</summary>
