@@ -101,7 +101,7 @@ internal static class BenchCommand
         var kvHeads = new Option<int>("--kv-heads") { Description = "KV heads for attention (32 query heads)", DefaultValueFactory = _ => 4 };
         var kvType = new Option<KvCacheDataType>("--kv-cache-dtype") { Description = "Element type of the K/V cache for attention (f32 or f16)", DefaultValueFactory = _ => KvCacheDataType.F16 };
         var threads = new Option<int>("--threads") { Description = "Kernel threads (0: one per core)", DefaultValueFactory = _ => 0 };
-        var narrowKernels = new Option<bool>("--narrow-kernels") { Description = "Q4_0, Q8_0, Q4_K, Q6_K: run the 256-bit four-token tiles and one-token sections even where the CPU has the wide kernels (A/B comparisons)" };
+        var narrowKernels = new Option<bool>("--narrow-kernels") { Description = "Q4_0, Q8_0, Q4_K, Q5_K, Q6_K: run the 256-bit four-token tiles and one-token sections even where the CPU has the wide kernels (A/B comparisons)" };
         var command = new Command("kernels", "The matrix and attention kernels alone on random TinyLlama-shaped weights, each round against the bandwidth and int8 rate measured before it")
         {
             dtype, tokens, layers, rounds, repeats, context, headDim, kvHeads, kvType, threads, narrowKernels,

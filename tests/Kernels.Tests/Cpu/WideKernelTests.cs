@@ -49,15 +49,8 @@ public sealed unsafe class WideKernelTests
         Assert.Equal(form, wide.Scales.ToString());
         foreach (var tokens in new[] { 6, 7, 8, 13, 14, 16, 37, 72 })
         {
-            using var x = new NativeBuffer<float>(tokens * columns);
-            for (var i = 0; i < tokens * columns; i++)
-            {
-                x.Pointer[i] = MathF.Sin(i * 0.37f) * (1 + (i % 7));
-            }
-
-            using var quantized = new QuantizedActivations(tokens, columns);
-            quantized.Quantize(x.Pointer, tokens, columns);
-            var input = new MatMulInput(x.Pointer, quantized, tokens, columns);
+            using var activations = new Activations(tokens, columns, i => MathF.Sin(i * 0.37f) * (1 + (i % 7)));
+            var input = activations.Input;
             using var fromWide = new NativeBuffer<float>(tokens * rows);
             using var fromNarrow = new NativeBuffer<float>(tokens * rows);
             wide.Compute(input, fromWide.Pointer, rows, 0, rows);
@@ -66,8 +59,8 @@ public sealed unsafe class WideKernelTests
             for (var t = 0; t < tokens; t++)
             {
                 using var one = new QuantizedActivations(1, columns);
-                one.Quantize(x.Pointer + (t * columns), 1, columns);
-                wide.Compute(new MatMulInput(x.Pointer + (t * columns), one, 1, columns), single.Pointer, rows, 0, rows);
+                one.Quantize(activations.X.Pointer + (t * columns), 1, columns);
+                wide.Compute(new MatMulInput(activations.X.Pointer + (t * columns), one, 1, columns), single.Pointer, rows, 0, rows);
                 for (var r = 0; r < rows; r++)
                 {
                     var i = (t * rows) + r;
@@ -100,15 +93,8 @@ public sealed unsafe class WideKernelTests
         Assert.Equal(form, wide.Scales.ToString());
         for (var tokens = 2; tokens <= ISectionedMatMulKernel.MaxTokens; tokens++)
         {
-            using var x = new NativeBuffer<float>(tokens * columns);
-            for (var i = 0; i < tokens * columns; i++)
-            {
-                x.Pointer[i] = MathF.Cos(i * 0.71f) * (2 + (i % 5));
-            }
-
-            using var quantized = new QuantizedActivations(tokens, columns);
-            quantized.Quantize(x.Pointer, tokens, columns);
-            var input = new MatMulInput(x.Pointer, quantized, tokens, columns);
+            using var activations = new Activations(tokens, columns, i => MathF.Cos(i * 0.71f) * (2 + (i % 5)));
+            var input = activations.Input;
             using var fromWide = new NativeBuffer<float>(tokens * rows);
             using var fromNarrow = new NativeBuffer<float>(tokens * rows);
             using var inOrder = new NativeBuffer<float>(tokens * rows);
@@ -142,15 +128,8 @@ public sealed unsafe class WideKernelTests
         const int tokens = 13;
         using var weightBytes = Weights(type, rows, columns, seed: 47);
         var weight = WithScaleForm(type, weightBytes, rows, columns, row: 77, block: 5, form);
-        using var x = new NativeBuffer<float>(tokens * columns);
-        for (var i = 0; i < tokens * columns; i++)
-        {
-            x.Pointer[i] = MathF.Sin(i * 0.53f) * (1 + (i % 9));
-        }
-
-        using var quantized = new QuantizedActivations(tokens, columns);
-        quantized.Quantize(x.Pointer, tokens, columns);
-        var batch = new MatMulInput(x.Pointer, quantized, tokens, columns);
+        using var activations = new Activations(tokens, columns, i => MathF.Sin(i * 0.53f) * (1 + (i % 9)));
+        var batch = activations.Input;
         var forms = KernelForms(weight);
         using var expected = new NativeBuffer<float>(tokens * rows);
         forms[0].Compute(batch, expected.Pointer, rows, 0, rows);
@@ -164,8 +143,8 @@ public sealed unsafe class WideKernelTests
             for (var t = 0; t < tokens; t++)
             {
                 using var one = new QuantizedActivations(1, columns);
-                one.Quantize(x.Pointer + (t * columns), 1, columns);
-                var input = new MatMulInput(x.Pointer + (t * columns), one, 1, columns);
+                one.Quantize(activations.X.Pointer + (t * columns), 1, columns);
+                var input = new MatMulInput(activations.X.Pointer + (t * columns), one, 1, columns);
                 kernel.ComputeSections(input, sectioned.Pointer, rows, 0, sectionRows, sectionRows);
                 kernel.Compute(input, sectioned.Pointer, rows, 4 * sectionRows, rows);
                 kernel.Compute(input, inOrder.Pointer, rows, 0, rows);
@@ -226,22 +205,15 @@ public sealed unsafe class WideKernelTests
     {
         var rows = kernel.Rows;
         var columns = (int)kernel.Weight.Columns;
-        using var x = new NativeBuffer<float>(tokens * columns);
-        for (var i = 0; i < tokens * columns; i++)
-        {
-            x.Pointer[i] = (i / columns) % 2 == 0 ? 3f : -3f;
-        }
-
-        using var quantized = new QuantizedActivations(tokens, columns);
-        quantized.Quantize(x.Pointer, tokens, columns);
+        using var activations = new Activations(tokens, columns, i => (i / columns) % 2 == 0 ? 3f : -3f);
         using var y = new NativeBuffer<float>(tokens * rows);
-        kernel.Compute(new MatMulInput(x.Pointer, quantized, tokens, columns), y.Pointer, rows, 0, rows);
+        kernel.Compute(activations.Input, y.Pointer, rows, 0, rows);
         for (var t = 0; t < tokens; t++)
         {
-            Assert.Equal(t % 2 == 0 ? 127 : -127, quantized.Values[t * columns]);
+            Assert.Equal(t % 2 == 0 ? 127 : -127, activations.Quantized.Values[t * columns]);
             for (var r = 0; r < rows; r++)
             {
-                var expected = (r % 2 == 0 ? evenWeight : oddWeight) * quantized.Values[t * columns] * columns * 0.25 * (1 + (r % 3)) * quantized.Scales[t * columns / 32];
+                var expected = (r % 2 == 0 ? evenWeight : oddWeight) * activations.Quantized.Values[t * columns] * columns * 0.25 * (1 + (r % 3)) * activations.Quantized.Scales[t * columns / 32];
                 Assert.True(Math.Abs(y.Pointer[(t * rows) + r] - expected) <= 1e-6 * Math.Abs(expected), $"{tokens} tokens, token {t} row {r}: {y.Pointer[(t * rows) + r]} vs {expected}");
             }
         }
@@ -326,4 +298,34 @@ public sealed unsafe class WideKernelTests
     }
 
     private static bool SameBits(float a, float b) => BitConverter.SingleToInt32Bits(a) == BitConverter.SingleToInt32Bits(b);
+
+    /// <summary>Activations x[i] = value(i) for <c>tokens × columns</c>, their int8 quantization, and the kernels'
+    /// input over both.</summary>
+    private sealed unsafe class Activations : IDisposable
+    {
+        public Activations(int tokens, int columns, Func<int, float> value)
+        {
+            X = new NativeBuffer<float>(tokens * columns);
+            for (var i = 0; i < tokens * columns; i++)
+            {
+                X.Pointer[i] = value(i);
+            }
+
+            Quantized = new QuantizedActivations(tokens, columns);
+            Quantized.Quantize(X.Pointer, tokens, columns);
+            Input = new MatMulInput(X.Pointer, Quantized, tokens, columns);
+        }
+
+        public NativeBuffer<float> X { get; }
+
+        public QuantizedActivations Quantized { get; }
+
+        public MatMulInput Input { get; }
+
+        public void Dispose()
+        {
+            Quantized.Dispose();
+            X.Dispose();
+        }
+    }
 }

@@ -282,7 +282,8 @@ internal abstract unsafe class InterleavedMatMul : ISectionedMatMulKernel, IDisp
 
     private static long PackedBytes(long rows, int blocks, int groupBlockBytes) => rows / InterleavedLayout.Rows * blocks * groupBlockBytes;
 
-    /// <summary>Which fp16 conversion the block scales allow; set by <see cref="Repack"/>.</summary>
+    /// <summary>Which fp16 conversion the block scales allow; set by <see cref="Repack"/>, and
+    /// <see cref="BlockScaleForm.Any"/> (the general conversion) for the layouts that do not call it.</summary>
     internal BlockScaleForm Scales { get; private set; }
 
     /// <summary>
