@@ -168,6 +168,46 @@ public sealed unsafe class MatMulKernelTests
         kernel.Dispose();
     }
 
+    /// <summary>Zero and subnormal k-quant super-block units (d, and Q4_K/Q5_K's dmin), as llama.cpp writes for
+    /// all-zero or tiny blocks: with only zeros the row-group kernels rewrite what those units multiply and convert
+    /// every unit with integer operations; a subnormal one keeps the multiply-based conversion. Either way every
+    /// product stays exact to rounding, for one token and for tiles.</summary>
+    [Theory]
+    [InlineData(GgmlType.Q4_K, false, "Normal")]
+    [InlineData(GgmlType.Q4_K, true, "Finite")]
+    [InlineData(GgmlType.Q5_K, false, "Normal")]
+    [InlineData(GgmlType.Q5_K, true, "Finite")]
+    [InlineData(GgmlType.Q6_K, false, "Normal")]
+    [InlineData(GgmlType.Q6_K, true, "Finite")]
+    public void Zero_and_subnormal_super_block_units_keep_products_exact(GgmlType type, bool subnormal, string expected)
+    {
+        const int rows = 40;
+        const int columns = 768;
+        var tensor = new SyntheticTensor("w", type, [rows, columns], SyntheticTensorKind.Matrix, 23);
+        using var weightBytes = new NativeBuffer<byte>(tensor.ByteLength);
+        SyntheticModel.Fill(tensor, new Span<byte>(weightBytes.Pointer, (int)tensor.ByteLength));
+        ScaleUnits.Normalize(weightBytes.Pointer, type, rows, columns);
+        var units = type == GgmlType.Q6_K ? 1 : 2;
+        foreach (var (row, block, unit) in new[] { (3, 1, 0), (17, 0, 1), (30, 2, 0), (30, 2, 1), (31, 2, 1) })
+        {
+            ScaleUnits.Set(weightBytes.Pointer, type, columns, row, block, unit % units, 0);
+        }
+
+        ScaleUnits.Set(weightBytes.Pointer, type, columns, 20, 1, 0, 0x8000);
+        if (subnormal)
+        {
+            ScaleUnits.Set(weightBytes.Pointer, type, columns, 9, 2, units - 1, 0x0003);
+        }
+
+        var weight = new WeightTensor("w", type, [rows, columns], (nint)weightBytes.Pointer, tensor.ByteLength);
+        var kernel = MatMulKernels.For(weight);
+        Assert.Equal(InterleavedLayout.CpuSupports(type), kernel is InterleavedMatMul);
+        Assert.Equal(expected, (kernel as InterleavedMatMul)?.Scales.ToString() ?? expected);
+        AssertMatchesFloat64(weight, kernel, 1);
+        AssertMatchesFloat64(weight, kernel, 9);
+        (kernel as IDisposable)?.Dispose();
+    }
+
     /// <summary>The kernel over four sections at once gives every row exactly what the one-section kernel gives it,
     /// for one and for three tokens and each scale form (decode must not depend on which path a row took).</summary>
     [Theory]
@@ -208,12 +248,18 @@ public sealed unsafe class MatMulKernelTests
     }
 
     /// <summary>The k-quant kernels over four sections give every row what they give it one row at a time, for one to
-    /// three tokens.</summary>
+    /// three tokens, with the super-block units in each form.</summary>
     [Theory]
-    [InlineData(GgmlType.Q4_K)]
-    [InlineData(GgmlType.Q5_K)]
-    [InlineData(GgmlType.Q6_K)]
-    public void KQuant_sections_equal_rows_in_order_bit_for_bit(GgmlType type)
+    [InlineData(GgmlType.Q4_K, "Normal")]
+    [InlineData(GgmlType.Q4_K, "Finite")]
+    [InlineData(GgmlType.Q4_K, "Any")]
+    [InlineData(GgmlType.Q5_K, "Normal")]
+    [InlineData(GgmlType.Q5_K, "Finite")]
+    [InlineData(GgmlType.Q5_K, "Any")]
+    [InlineData(GgmlType.Q6_K, "Normal")]
+    [InlineData(GgmlType.Q6_K, "Finite")]
+    [InlineData(GgmlType.Q6_K, "Any")]
+    public void KQuant_sections_equal_rows_in_order_bit_for_bit(GgmlType type, string form)
     {
         const int rows = 72;
         const int columns = 512;
@@ -221,9 +267,12 @@ public sealed unsafe class MatMulKernelTests
         var tensor = new SyntheticTensor("w", type, [rows, columns], SyntheticTensorKind.Matrix, 37);
         using var weightBytes = new NativeBuffer<byte>(tensor.ByteLength);
         SyntheticModel.Fill(tensor, new Span<byte>(weightBytes.Pointer, (int)tensor.ByteLength));
+        ScaleUnits.Normalize(weightBytes.Pointer, type, rows, columns);
+        ScaleUnits.Set(weightBytes.Pointer, type, columns, 50, 1, 0, ScaleUnits.ForForm(form));
         var weight = new WeightTensor("w", type, [rows, columns], (nint)weightBytes.Pointer, tensor.ByteLength);
         var kernel = (ISectionedMatMulKernel)MatMulKernels.For(weight);
         Assert.Equal(InterleavedLayout.Supports(type, rows), kernel is InterleavedMatMul);
+        Assert.Equal(form, (kernel as InterleavedMatMul)?.Scales.ToString() ?? form);
         AssertQuantizedSectionsEqualRows(kernel, rows, columns, sectionRows, tokenStep: 1);
         (kernel as IDisposable)?.Dispose();
 
@@ -308,7 +357,7 @@ public sealed unsafe class MatMulKernelTests
         }
     }
 
-    /// <summary>Where the CPU cannot run a type's interleaved kernels (Q8_0's without AVX-VNNI) they refuse to be
+    /// <summary>Where the CPU cannot run a type's interleaved kernels (without AVX2 and FMA) they refuse to be
     /// built and matrices get the stored-layout kernels (whose arithmetic the float64 tests cover); returns whether
     /// that is the case here.</summary>
     private static bool StoredLayoutOnly(WeightTensor weight)
@@ -366,15 +415,17 @@ public sealed unsafe class MatMulKernelTests
     [Theory]
     [InlineData(GgmlType.Q4_0)]
     [InlineData(GgmlType.Q8_0)]
+    [InlineData(GgmlType.Q4_K)]
+    [InlineData(GgmlType.Q5_K)]
+    [InlineData(GgmlType.Q6_K)]
     public void Infinite_block_scales_propagate(GgmlType type)
     {
         const int rows = 16;
-        const int columns = 64;
+        var columns = GgmlTypeInfo.BlockSize(type) * 2;
         var tensor = new SyntheticTensor("w", type, [rows, columns], SyntheticTensorKind.Matrix, 3);
         using var weightBytes = new NativeBuffer<byte>(tensor.ByteLength);
         SyntheticModel.Fill(tensor, new Span<byte>(weightBytes.Pointer, (int)tensor.ByteLength));
-        var rowBytes = GgmlTypeInfo.ByteCount(type, columns);
-        *(ushort*)(weightBytes.Pointer + (5 * rowBytes)) = BitConverter.HalfToUInt16Bits(Half.PositiveInfinity);
+        ScaleUnits.Set(weightBytes.Pointer, type, columns, 5, 0, 0, ScaleUnits.ForForm("Any"));
         var weight = new WeightTensor("w", type, [rows, columns], (nint)weightBytes.Pointer, tensor.ByteLength);
         var kernel = MatMulKernels.For(weight);
         using var x = new NativeBuffer<float>(columns);

@@ -24,14 +24,27 @@ public sealed unsafe class WideKernelTests
         { GgmlType.Q8_0, "Any" },
     };
 
+    /// <summary>The k-quant types, each with a super-block d (or, for Q4_K/Q5_K's "Normal", a dmin) that selects each
+    /// fp16 conversion.</summary>
+    public static TheoryData<GgmlType, string> KQuantsAndUnitForms => new()
+    {
+        { GgmlType.Q4_K, "Normal" },
+        { GgmlType.Q4_K, "Finite" },
+        { GgmlType.Q4_K, "Any" },
+        { GgmlType.Q5_K, "Normal" },
+        { GgmlType.Q5_K, "Finite" },
+        { GgmlType.Q5_K, "Any" },
+        { GgmlType.Q6_K, "Normal" },
+        { GgmlType.Q6_K, "Finite" },
+        { GgmlType.Q6_K, "Any" },
+    };
+
     /// <summary>104 rows (six group pairs and an odd group; three runs of four groups and one left) and token counts
     /// that leave no remainder, a four-token tile, one to three tokens after the tiles, and more than one 64-token
     /// block.</summary>
     [Theory]
     [MemberData(nameof(TypesAndScaleForms))]
-    [InlineData(GgmlType.Q4_K, "Any")]
-    [InlineData(GgmlType.Q5_K, "Any")]
-    [InlineData(GgmlType.Q6_K, "Any")]
+    [MemberData(nameof(KQuantsAndUnitForms))]
     public void Eight_token_tiles_equal_four_token_tiles_and_single_tokens(GgmlType type, string form)
     {
         const int rows = 104;
@@ -276,24 +289,21 @@ public sealed unsafe class WideKernelTests
         return bytes;
     }
 
-    /// <summary>Gives one block the scale that makes the kernel use <paramref name="form"/>'s conversion: zero
-    /// (Normal, rewritten at repack), a subnormal (Finite) or an infinity (Any); returns the matrix.</summary>
+    /// <summary>Gives one block the scale that makes the kernel use <paramref name="form"/>'s conversion
+    /// (<see cref="ScaleUnits.ForForm"/>), after making every other unit normal; for k-quants the block is a
+    /// super-block (<paramref name="block"/> modulo their number), and Q4_K/Q5_K's "Normal" zeroes a dmin as well as
+    /// another row's d. Returns the matrix.</summary>
     private static WeightTensor WithScaleForm(GgmlType type, NativeBuffer<byte> weights, int rows, int columns, int row, int block, string form)
     {
-        if (type is GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K)
+        ScaleUnits.Normalize(weights.Pointer, type, rows, columns);
+        var kQuant = type is GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K;
+        var at = kQuant ? block % (columns / 256) : block;
+        ScaleUnits.Set(weights.Pointer, type, columns, row, at, 0, ScaleUnits.ForForm(form));
+        if (form == "Normal" && type is GgmlType.Q4_K or GgmlType.Q5_K)
         {
-            // Their super-block units always take the general fp16 conversion (Any): nothing to select.
-            return new WeightTensor("w", type, [rows, columns], (nint)weights.Pointer, weights.Length);
+            ScaleUnits.Set(weights.Pointer, type, columns, row + 1, at, 1, 0);
         }
 
-        var rowBytes = GgmlTypeInfo.ByteCount(type, columns);
-        var blockBytes = type == GgmlType.Q4_0 ? Q4_0.BlockBytes : Q8_0.BlockBytes;
-        *(ushort*)(weights.Pointer + (row * rowBytes) + (block * blockBytes)) = form switch
-        {
-            "Finite" => 0x0003,
-            "Any" => BitConverter.HalfToUInt16Bits(Half.PositiveInfinity),
-            _ => 0,
-        };
         return new WeightTensor("w", type, [rows, columns], (nint)weights.Pointer, weights.Length);
     }
 

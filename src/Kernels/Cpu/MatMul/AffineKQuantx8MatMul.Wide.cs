@@ -11,11 +11,11 @@ internal sealed unsafe partial class AffineKQuantx8MatMul<TLayout>
     /// Sixteen rows × eight tokens on 512-bit vectors, as Q4_0's (<see cref="Q4_0x8MatMul"/>): one vector holds the
     /// same chunk of both groups, so the values of 16 rows are unpacked once for eight tokens, and each token's
     /// products go into 16-bit lanes widened once per sub-block (Q5_K: per two chunks). The scales, minimums, d and dmin of both groups sit
-    /// side by side in one vector and every lane takes <see cref="Tile{TGroups}"/>'s operations on the same values,
+    /// side by side in one vector and every lane takes <see cref="Tile{TGroups, TUnits}"/>'s operations on the same values,
     /// so the outputs are bit-identical to the four-token tile's.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    protected override void Group8Pair(byte* first, byte* second, QuantizedActivations q, int token, float* y, int ldy, byte* prefetch, int prefetchLines)
+    protected override void EightTokens<TUnits>(byte* first, byte* second, QuantizedActivations q, int token, float* y, int ldy, byte* prefetch, int prefetchLines)
     {
         var stride = GroupBlockBytes;
         var subBlocks = Columns / 32;
@@ -30,8 +30,8 @@ internal sealed unsafe partial class AffineKQuantx8MatMul<TLayout>
         {
             var blockA = first + (s * stride);
             var blockB = second + (s * stride);
-            Units(blockA, out var dA, out var dminA);
-            Units(blockB, out var dB, out var dminB);
+            Units<TUnits>(blockA, out var dA, out var dminA);
+            Units<TUnits>(blockB, out var dB, out var dminB);
             for (var j = 0; j < 8; j++)
             {
                 PrefetchShare(prefetch, prefetchLines, (s * 8) + j, subBlocks);

@@ -41,7 +41,7 @@ internal sealed unsafe partial class AffineKQuantx8MatMul<TLayout> : SuperBlockI
     private readonly bool _wide;
 
     /// <param name="weight">The stored Q4_K or Q5_K matrix.</param>
-    /// <param name="wide">Whether to run the 512-bit eight-token tile (<see cref="Group8Pair"/>); needs
+    /// <param name="wide">Whether to run the 512-bit eight-token tile (<see cref="EightTokens{TUnits}"/>); needs
     /// <see cref="WideSupported"/>.</param>
     /// <param name="arena">Where the repacked matrix goes; null: an allocation of its own.</param>
     public AffineKQuantx8MatMul(WeightTensor weight, bool wide, WeightArena? arena = null)
@@ -53,7 +53,7 @@ internal sealed unsafe partial class AffineKQuantx8MatMul<TLayout> : SuperBlockI
         }
 
         _wide = wide;
-        RepackGroups();
+        Repack();
     }
 
     /// <summary>Whether this CPU runs the 512-bit eight-token tile: 512-bit vectors with byte and word operations.
@@ -77,7 +77,7 @@ internal sealed unsafe partial class AffineKQuantx8MatMul<TLayout> : SuperBlockI
 
     /// <summary>The streams are left to the hardware prefetchers, as in Q4_0's pair-sum one-token kernels.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    protected override void OneToken<TGroups>(byte* group, long sectionBytes, QuantizedActivations q, int token, float* y, int sectionRows)
+    protected override void OneToken<TGroups, TUnits>(byte* group, long sectionBytes, QuantizedActivations q, int token, float* y, int sectionRows)
     {
         var stride = GroupBlockBytes;
         var subBlocks = Columns / 32;
@@ -92,13 +92,13 @@ internal sealed unsafe partial class AffineKQuantx8MatMul<TLayout> : SuperBlockI
         for (var s = 0; s < Blocks; s++)
         {
             var o = s * stride;
-            Units(g0 + o, out var d0, out var dmin0);
+            Units<TUnits>(g0 + o, out var d0, out var dmin0);
             Vector256<float> d1 = default, dmin1 = default, d2 = default, dmin2 = default, d3 = default, dmin3 = default;
             if (TGroups.Several)
             {
-                Units(g1 + o, out d1, out dmin1);
-                Units(g2 + o, out d2, out dmin2);
-                Units(g3 + o, out d3, out dmin3);
+                Units<TUnits>(g1 + o, out d1, out dmin1);
+                Units<TUnits>(g2 + o, out d2, out dmin2);
+                Units<TUnits>(g3 + o, out d3, out dmin3);
             }
 
             for (var j = 0; j < 8; j++)
@@ -152,7 +152,7 @@ internal sealed unsafe partial class AffineKQuantx8MatMul<TLayout> : SuperBlockI
     /// <summary>Each group's chunks are unpacked, and its sub-block scales and minimums computed, once for the four
     /// tokens; with a pair, each broadcast activation word serves both groups.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    protected override void Tile<TGroups>(byte* first, byte* second, QuantizedActivations q, int token, float* y, int ldy, byte* prefetch, int prefetchLines)
+    protected override void Tile<TGroups, TUnits>(byte* first, byte* second, QuantizedActivations q, int token, float* y, int ldy, byte* prefetch, int prefetchLines)
     {
         var stride = GroupBlockBytes;
         var subBlocks = Columns / 32;
@@ -166,11 +166,11 @@ internal sealed unsafe partial class AffineKQuantx8MatMul<TLayout> : SuperBlockI
         {
             var blockA = first + (s * stride);
             var blockB = second + (s * stride);
-            Units(blockA, out var dA, out var dminA);
+            Units<TUnits>(blockA, out var dA, out var dminA);
             Vector256<float> dB = default, dminB = default;
             if (TGroups.Several)
             {
-                Units(blockB, out dB, out dminB);
+                Units<TUnits>(blockB, out dB, out dminB);
             }
 
             for (var j = 0; j < 8; j++)
@@ -288,12 +288,26 @@ internal sealed unsafe partial class AffineKQuantx8MatMul<TLayout> : SuperBlockI
         Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(block + HeaderBytes + (j * SubBlockBytes) + 8)) * dmin;
 
     /// <summary>The eight rows' d and dmin of the group block at <paramref name="block"/>, converted once per
-    /// super-block (any fp16 value).</summary>
+    /// super-block by <typeparamref name="TUnits"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Units(byte* block, out Vector256<float> d, out Vector256<float> dmin)
+    private static void Units<TUnits>(byte* block, out Vector256<float> d, out Vector256<float> dmin)
+        where TUnits : struct, IFloatRowLoader
     {
-        d = F16RowLoader.Load8(block, 0);
-        dmin = F16RowLoader.Load8(block + 16, 0);
+        d = TUnits.Load8(block, 0);
+        dmin = TUnits.Load8(block + 16, 0);
+    }
+
+    /// <summary>The sixteen units: the eight rows' d, then their dmin.</summary>
+    protected override int ScaleUnits => 2 * InterleavedLayout.Rows;
+
+    /// <summary>A zero d takes its row's sub-block scales to zero, a zero dmin its minimums: unit u's byte in every
+    /// sub-block is byte u, as the scales come before the minimums.</summary>
+    protected override void ZeroScaled(byte* block, int unit)
+    {
+        for (var j = 0; j < KQuantScales.SubBlocks; j++)
+        {
+            block[HeaderBytes + (j * SubBlockBytes) + unit] = 0;
+        }
     }
 
     /// <summary>Stored sub-blocks 2i and 2i+1 are the low and high nibbles of the same 32 bytes; with A and B the

@@ -287,30 +287,32 @@ internal abstract unsafe class InterleavedMatMul : ISectionedMatMulKernel, IDisp
     internal BlockScaleForm Scales { get; private set; }
 
     /// <summary>
-    /// Repacks every row group, in parallel; subclass constructors call it once. A block with a zero scale
-    /// contributes exactly zero; when no scale is subnormal or non-finite, such blocks get scale 1 and values whose
-    /// integer dot product with any activations is exactly zero (<see cref="ZeroBlock"/>), so every scale is normal
-    /// and converts with integer operations alone: the float multiply it saves shares the two vector pipes that
-    /// the integer dot products are bound by.
+    /// Repacks every row group, in parallel; subclass constructors call it once. A zero fp16 unit (one of the
+    /// <see cref="ScaleUnits"/> at the start of every group block: a block scale, or a k-quant super-block's d or dmin)
+    /// makes what it multiplies contribute exactly zero; when no unit is subnormal or non-finite, such units become 1
+    /// and what they multiply is rewritten to contribute exactly zero anyway (<see cref="ZeroScaled"/>), so every unit
+    /// is normal and converts with integer operations alone: the float multiply it saves shares the two vector pipes
+    /// that the integer dot products are bound by.
     /// </summary>
     protected void Repack()
     {
         RepackGroups();
         var groups = Rows / InterleavedLayout.Rows;
+        var units = ScaleUnits;
         var form = BlockScaleForm.Normal;
         for (long g = 0; g < groups; g++)
         {
             for (var b = 0; b < Blocks; b++)
             {
                 var scales = (ushort*)(GroupStart(g) + (b * GroupBlockBytes));
-                for (var r = 0; r < InterleavedLayout.Rows; r++)
+                for (var u = 0; u < units; u++)
                 {
-                    var exponent = scales[r] & 0x7C00;
+                    var exponent = scales[u] & 0x7C00;
                     if (exponent == 0x7C00)
                     {
                         form = BlockScaleForm.Any;
                     }
-                    else if (exponent == 0 && (scales[r] & 0x03FF) != 0 && form == BlockScaleForm.Normal)
+                    else if (exponent == 0 && (scales[u] & 0x03FF) != 0 && form == BlockScaleForm.Normal)
                     {
                         form = BlockScaleForm.Finite;
                     }
@@ -325,12 +327,12 @@ internal abstract unsafe class InterleavedMatMul : ISectionedMatMulKernel, IDisp
                 for (var b = 0; b < Blocks; b++)
                 {
                     var block = GroupStart(g) + (b * GroupBlockBytes);
-                    for (var r = 0; r < InterleavedLayout.Rows; r++)
+                    for (var u = 0; u < units; u++)
                     {
-                        if ((((ushort*)block)[r] & 0x7FFF) == 0)
+                        if ((((ushort*)block)[u] & 0x7FFF) == 0)
                         {
-                            ((ushort*)block)[r] = 0x3C00;
-                            ZeroBlock(block + InterleavedLayout.ScaleBytes, r);
+                            ((ushort*)block)[u] = 0x3C00;
+                            ZeroScaled(block, u);
                         }
                     }
                 }
@@ -340,14 +342,18 @@ internal abstract unsafe class InterleavedMatMul : ISectionedMatMulKernel, IDisp
         Scales = form;
     }
 
+    /// <summary>How many fp16 units open every group block (their conversion is what <see cref="Scales"/> chooses):
+    /// by default the eight rows' block scales.</summary>
+    protected virtual int ScaleUnits => InterleavedLayout.Rows;
+
     /// <summary>Writes every row group from the stored weights, in parallel.</summary>
     protected void RepackGroups() => Parallel.For(0, Rows / InterleavedLayout.Rows, RepackGroup);
 
-    /// <summary>Rewrites row <paramref name="row"/>'s values in one repacked block (starting at
-    /// <paramref name="values"/>) so that its integer dot product with any activations is exactly zero; called by
-    /// <see cref="Repack"/> only, which the layouts with one fp16 scale per row and block use.</summary>
-    protected virtual void ZeroBlock(byte* values, int row) =>
-        throw new NotSupportedException("this layout has no per-block scales to normalize");
+    /// <summary>Rewrites what fp16 unit <paramref name="unit"/> of the group block at <paramref name="block"/>
+    /// multiplies so that its contribution is exactly zero whatever the unit's value; called by <see cref="Repack"/>
+    /// only, before it sets the unit to 1.</summary>
+    protected virtual void ZeroScaled(byte* block, int unit) =>
+        throw new NotSupportedException("this layout has no fp16 units to normalize");
 
     /// <summary>Writes row group <paramref name="group"/> (8 rows, every block) from the stored weights.</summary>
     protected abstract void RepackGroup(int group);

@@ -412,11 +412,11 @@ internal sealed unsafe partial class Q4_0x8MatMul : InterleavedMatMul
     }
 
     /// <summary>Every byte of the row's chunks becomes 0x88: nibble 8 is the value 0 once the −8 offset applies.</summary>
-    protected override void ZeroBlock(byte* values, int row)
+    protected override void ZeroScaled(byte* block, int unit)
     {
         for (var k = 0; k < 4; k++)
         {
-            ((uint*)values)[(k * InterleavedLayout.Rows) + row] = 0x88888888u;
+            ((uint*)(block + InterleavedLayout.ScaleBytes))[(k * InterleavedLayout.Rows) + unit] = 0x88888888u;
         }
     }
 

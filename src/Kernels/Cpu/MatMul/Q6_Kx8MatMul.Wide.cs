@@ -10,11 +10,11 @@ internal sealed unsafe partial class Q6_Kx8MatMul
     /// <summary>
     /// Sixteen rows × eight tokens on 512-bit vectors: one vector holds the same chunk (and top-bit vector) of both
     /// groups, so the values of 16 rows are unpacked once for eight tokens, and both groups' scales and d sit side by
-    /// side. Every lane takes <see cref="Tile{TGroups}"/>'s operations on the same values, so the outputs are
+    /// side. Every lane takes <see cref="Tile{TGroups, TUnits}"/>'s operations on the same values, so the outputs are
     /// bit-identical to the four-token tile's.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    protected override void Group8Pair(byte* first, byte* second, QuantizedActivations q, int token, float* y, int ldy, byte* prefetch, int prefetchLines)
+    protected override void EightTokens<TUnits>(byte* first, byte* second, QuantizedActivations q, int token, float* y, int ldy, byte* prefetch, int prefetchLines)
     {
         var stride = GroupBlockBytes;
         var subBlocks = Columns / 32;
@@ -28,7 +28,7 @@ internal sealed unsafe partial class Q6_Kx8MatMul
         {
             var blockA = first + (s * stride);
             var blockB = second + (s * stride);
-            var d = F16RowLoader.Load8(blockA, 0).ToVector512Unsafe().WithUpper(F16RowLoader.Load8(blockB, 0));
+            var d = TUnits.Load8(blockA, 0).ToVector512Unsafe().WithUpper(TUnits.Load8(blockB, 0));
             for (var j = 0; j < 8; j++)
             {
                 PrefetchShare(prefetch, prefetchLines, (s * 8) + j, subBlocks);

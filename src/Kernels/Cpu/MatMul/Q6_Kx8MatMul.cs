@@ -38,7 +38,7 @@ internal sealed unsafe partial class Q6_Kx8MatMul : SuperBlockInterleavedMatMul
     private readonly bool _wide;
 
     /// <param name="weight">The stored Q6_K matrix.</param>
-    /// <param name="wide">Whether to run the 512-bit eight-token tile (<see cref="Group8Pair"/>); needs
+    /// <param name="wide">Whether to run the 512-bit eight-token tile (<see cref="EightTokens{TUnits}"/>); needs
     /// <see cref="WideSupported"/>.</param>
     /// <param name="arena">Where the repacked matrix goes; null: an allocation of its own.</param>
     public Q6_Kx8MatMul(WeightTensor weight, bool wide, WeightArena? arena = null)
@@ -50,7 +50,7 @@ internal sealed unsafe partial class Q6_Kx8MatMul : SuperBlockInterleavedMatMul
         }
 
         _wide = wide;
-        RepackGroups();
+        Repack();
     }
 
     /// <summary>Whether this CPU runs the 512-bit eight-token tile: 512-bit vectors with byte and word operations.</summary>
@@ -61,7 +61,7 @@ internal sealed unsafe partial class Q6_Kx8MatMul : SuperBlockInterleavedMatMul
     /// <summary>One token over one row group, or four groups <paramref name="sectionBytes"/> apart read in step
     /// (outputs <paramref name="sectionRows"/> apart); the streams are left to the hardware prefetchers.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    protected override void OneToken<TGroups>(byte* group, long sectionBytes, QuantizedActivations q, int token, float* y, int sectionRows)
+    protected override void OneToken<TGroups, TUnits>(byte* group, long sectionBytes, QuantizedActivations q, int token, float* y, int sectionRows)
     {
         var stride = GroupBlockBytes;
         var subBlocks = Columns / 32;
@@ -76,10 +76,10 @@ internal sealed unsafe partial class Q6_Kx8MatMul : SuperBlockInterleavedMatMul
         for (var s = 0; s < Blocks; s++)
         {
             var o = s * stride;
-            var d0 = F16RowLoader.Load8(g0 + o, 0);
-            var d1 = TGroups.Several ? F16RowLoader.Load8(g1 + o, 0) : default;
-            var d2 = TGroups.Several ? F16RowLoader.Load8(g2 + o, 0) : default;
-            var d3 = TGroups.Several ? F16RowLoader.Load8(g3 + o, 0) : default;
+            var d0 = TUnits.Load8(g0 + o, 0);
+            var d1 = TGroups.Several ? TUnits.Load8(g1 + o, 0) : default;
+            var d2 = TGroups.Several ? TUnits.Load8(g2 + o, 0) : default;
+            var d3 = TGroups.Several ? TUnits.Load8(g3 + o, 0) : default;
             for (var j = 0; j < 8; j++)
             {
                 var x = xq + (s * 256) + (j * 32);
@@ -163,7 +163,7 @@ internal sealed unsafe partial class Q6_Kx8MatMul : SuperBlockInterleavedMatMul
     /// scales spread once for the four tokens. Prefetches <paramref name="prefetchLines"/> lines from
     /// <paramref name="prefetch"/> spread over the sub-blocks (<see cref="InterleavedMatMul.PrefetchShare"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    protected override void Tile<TGroups>(byte* first, byte* second, QuantizedActivations q, int token, float* y, int ldy, byte* prefetch, int prefetchLines)
+    protected override void Tile<TGroups, TUnits>(byte* first, byte* second, QuantizedActivations q, int token, float* y, int ldy, byte* prefetch, int prefetchLines)
     {
         var stride = GroupBlockBytes;
         var subBlocks = Columns / 32;
@@ -177,8 +177,8 @@ internal sealed unsafe partial class Q6_Kx8MatMul : SuperBlockInterleavedMatMul
         {
             var blockA = first + (s * stride);
             var blockB = second + (s * stride);
-            var dA = F16RowLoader.Load8(blockA, 0);
-            var dB = TGroups.Several ? F16RowLoader.Load8(blockB, 0) : default;
+            var dA = TUnits.Load8(blockA, 0);
+            var dB = TGroups.Several ? TUnits.Load8(blockB, 0) : default;
             for (var j = 0; j < 8; j++)
             {
                 PrefetchShare(prefetch, prefetchLines, (s * 8) + j, subBlocks);
@@ -249,6 +249,17 @@ internal sealed unsafe partial class Q6_Kx8MatMul : SuperBlockInterleavedMatMul
         if (TGroups.Several)
         {
             accB = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(sumsB), dB * dx, accB);
+        }
+    }
+
+    /// <summary>A zero d takes its row's sixteen group scales (both of every sub-block's) to zero, and with them the
+    /// −32 offset's share.</summary>
+    protected override void ZeroScaled(byte* block, int unit)
+    {
+        for (var j = 0; j < 8; j++)
+        {
+            block[HeaderBytes + (j * SubBlockBytes) + unit] = 0;
+            block[HeaderBytes + (j * SubBlockBytes) + 8 + unit] = 0;
         }
     }
 

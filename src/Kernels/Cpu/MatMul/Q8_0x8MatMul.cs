@@ -389,12 +389,12 @@ internal sealed unsafe partial class Q8_0x8MatMul : InterleavedMatMul
     }
 
     /// <summary>Every byte of the row's chunks becomes the value 0: 0x80 in offset binary, 0x00 signed.</summary>
-    protected override void ZeroBlock(byte* values, int row)
+    protected override void ZeroScaled(byte* block, int unit)
     {
         var zero = _vnni ? 0x80808080u : 0u;
         for (var k = 0; k < 8; k++)
         {
-            ((uint*)values)[(k * InterleavedLayout.Rows) + row] = zero;
+            ((uint*)(block + InterleavedLayout.ScaleBytes))[(k * InterleavedLayout.Rows) + unit] = zero;
         }
     }
 
