@@ -49,7 +49,7 @@ internal sealed unsafe class AffineKQuantMatMul<TLayout> : SuperBlockMatMul
             {
                 var raw = Vector256.Load(quants + (32 * i));
                 var low = raw & mask;
-                var high = (raw.AsUInt16() >>> 4).AsByte() & mask;
+                var high = NibbleChunks.High(raw);
                 if (TLayout.HasFifthBits)
                 {
                     // Sub-block 2i's fifth bit is bit 2i of each byte and sub-block 2i+1's bit 2i+1; both move to bit

@@ -92,7 +92,7 @@ internal sealed unsafe partial class AffineKQuantx8MatMul<TLayout>
     {
         var raw = Vector256.Load(first + (32 * k)).ToVector512Unsafe().WithUpper(Vector256.Load(second + (32 * k)));
         var low = raw & mask;
-        high = (raw.AsUInt16() >>> 4).AsByte() & mask;
+        high = NibbleChunks.High(raw);
         if (TLayout.HasFifthBits)
         {
             var bit4 = Vector512.Create((byte)0x10);

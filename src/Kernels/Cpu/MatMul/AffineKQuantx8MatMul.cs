@@ -222,7 +222,7 @@ internal sealed unsafe partial class AffineKQuantx8MatMul<TLayout> : SuperBlockI
         var mask = Vector256.Create((byte)0x0F);
         var raw = Vector256.Load(values + (32 * k));
         low = raw & mask;
-        high = (raw.AsUInt16() >>> 4).AsByte() & mask;
+        high = NibbleChunks.High(raw);
         if (TLayout.HasFifthBits)
         {
             var bit4 = Vector256.Create((byte)0x10);

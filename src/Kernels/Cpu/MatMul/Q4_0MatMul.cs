@@ -26,7 +26,7 @@ internal sealed unsafe class Q4_0MatMul : StoredLayoutMatMul
         var raw = Vector128.Load(block + 2);
         var mask = Vector128.Create((byte)0x0F);
         var low = raw & mask;
-        var high = (raw.AsUInt16() >>> 4).AsByte() & mask;
+        var high = NibbleChunks.High(raw);
         return Vector256.Create(low, high);
     }
 

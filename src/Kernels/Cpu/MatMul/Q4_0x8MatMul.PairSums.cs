@@ -98,9 +98,9 @@ internal sealed unsafe partial class Q4_0x8MatMul
                 var rawA = Vector256.Load(blockA + InterleavedLayout.ScaleBytes + (k * 32));
                 var rawB = Vector256.Load(blockB + InterleavedLayout.ScaleBytes + (k * 32));
                 var lowA = rawA & mask;
-                var highA = (rawA.AsUInt16() >>> 4).AsByte() & mask;
+                var highA = NibbleChunks.High(rawA);
                 var lowB = rawB & mask;
-                var highB = (rawB.AsUInt16() >>> 4).AsByte() & mask;
+                var highB = NibbleChunks.High(rawB);
                 var xk = x + (8 * k);
                 Pairs(lowA, highA, lowB, highB, xk, ref d0, ref e0);
                 Pairs(lowA, highA, lowB, highB, xk + columns, ref d1, ref e1);

@@ -69,9 +69,9 @@ internal sealed unsafe partial class Q4_0x8MatMul
                 var raw01 = Vector256.Load(g0 + c).ToVector512Unsafe().WithUpper(Vector256.Load(g1 + c));
                 var raw23 = Vector256.Load(g2 + c).ToVector512Unsafe().WithUpper(Vector256.Load(g3 + c));
                 var low01 = raw01 & mask;
-                var high01 = (raw01.AsUInt16() >>> 4).AsByte() & mask;
+                var high01 = NibbleChunks.High(raw01);
                 var low23 = raw23 & mask;
-                var high23 = (raw23.AsUInt16() >>> 4).AsByte() & mask;
+                var high23 = NibbleChunks.High(raw23);
                 var x = (b * 32) + (8 * k);
                 d01 += Products(low01, high01, x0 + x);
                 d23 += Products(low23, high23, x0 + x);
@@ -236,7 +236,7 @@ internal sealed unsafe partial class Q4_0x8MatMul
         var raw = Vector256.Load(blockA + InterleavedLayout.ScaleBytes + (k * 32)).ToVector512Unsafe()
             .WithUpper(Vector256.Load(blockB + InterleavedLayout.ScaleBytes + (k * 32)));
         low = raw & mask;
-        high = (raw.AsUInt16() >>> 4).AsByte() & mask;
+        high = NibbleChunks.High(raw);
     }
 
     /// <summary>How many tokens <see cref="WidePair{TScales, TTokens}"/> computes: four or eight, a constant the JIT

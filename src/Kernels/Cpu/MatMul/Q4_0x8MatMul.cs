@@ -102,13 +102,13 @@ internal sealed unsafe partial class Q4_0x8MatMul : InterleavedMatMul
             var raw2 = Vector256.Load(block + InterleavedLayout.ScaleBytes + 64);
             var raw3 = Vector256.Load(block + InterleavedLayout.ScaleBytes + 96);
             var low0 = IntegerDot.Accumulate(Vector256.Create(offsets[b]), raw0 & mask, Broadcast(x));
-            var high0 = IntegerDot.Accumulate(Vector256<int>.Zero, (raw0.AsUInt16() >>> 4).AsByte() & mask, Broadcast(x + 4));
+            var high0 = IntegerDot.Accumulate(Vector256<int>.Zero, NibbleChunks.High(raw0), Broadcast(x + 4));
             var low1 = IntegerDot.Accumulate(Vector256<int>.Zero, raw1 & mask, Broadcast(x + 8));
-            var high1 = IntegerDot.Accumulate(Vector256<int>.Zero, (raw1.AsUInt16() >>> 4).AsByte() & mask, Broadcast(x + 12));
+            var high1 = IntegerDot.Accumulate(Vector256<int>.Zero, NibbleChunks.High(raw1), Broadcast(x + 12));
             low0 = IntegerDot.Accumulate(low0, raw2 & mask, Broadcast(x + 16));
-            high0 = IntegerDot.Accumulate(high0, (raw2.AsUInt16() >>> 4).AsByte() & mask, Broadcast(x + 20));
+            high0 = IntegerDot.Accumulate(high0, NibbleChunks.High(raw2), Broadcast(x + 20));
             low1 = IntegerDot.Accumulate(low1, raw3 & mask, Broadcast(x + 24));
-            high1 = IntegerDot.Accumulate(high1, (raw3.AsUInt16() >>> 4).AsByte() & mask, Broadcast(x + 28));
+            high1 = IntegerDot.Accumulate(high1, NibbleChunks.High(raw3), Broadcast(x + 28));
             var low = low0 + low1;
             var high = high0 + high1;
 
@@ -314,9 +314,9 @@ internal sealed unsafe partial class Q4_0x8MatMul : InterleavedMatMul
                 var rawA = Vector256.Load(blockA + InterleavedLayout.ScaleBytes + (k * 32));
                 var rawB = Vector256.Load(blockB + InterleavedLayout.ScaleBytes + (k * 32));
                 var lowA = rawA & mask;
-                var highA = (rawA.AsUInt16() >>> 4).AsByte() & mask;
+                var highA = NibbleChunks.High(rawA);
                 var lowB = rawB & mask;
-                var highB = (rawB.AsUInt16() >>> 4).AsByte() & mask;
+                var highB = NibbleChunks.High(rawB);
                 var c = o + (8 * k);
                 var xl = Broadcast(x0 + c);
                 var xh = Broadcast(x0 + c + 4);
@@ -390,7 +390,7 @@ internal sealed unsafe partial class Q4_0x8MatMul : InterleavedMatMul
             {
                 var raw = Vector256.Load(block + InterleavedLayout.ScaleBytes + (k * 32));
                 var low = raw & mask;
-                var high = (raw.AsUInt16() >>> 4).AsByte() & mask;
+                var high = NibbleChunks.High(raw);
                 var c = o + (8 * k);
                 d0 = IntegerDot.Accumulate(IntegerDot.Accumulate(d0, low, Broadcast(x0 + c)), high, Broadcast(x0 + c + 4));
                 d1 = IntegerDot.Accumulate(IntegerDot.Accumulate(d1, low, Broadcast(x1 + c)), high, Broadcast(x1 + c + 4));

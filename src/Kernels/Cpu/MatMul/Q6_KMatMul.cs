@@ -64,8 +64,8 @@ internal sealed unsafe class Q6_KMatMul : SuperBlockMatMul
         var qh = Vector256.Load(highBits).AsUInt16();
         acc = Group(acc, (ql0 & nibble) | ((qh << 4).AsByte() & pair), x, halfScales, 0, dx, firstBlock);
         acc = Group(acc, (ql1 & nibble) | ((qh << 2).AsByte() & pair), x + 32, halfScales, 1, dx, firstBlock + 1);
-        acc = Group(acc, ((ql0.AsUInt16() >>> 4).AsByte() & nibble) | (qh.AsByte() & pair), x + 64, halfScales, 2, dx, firstBlock + 2);
-        return Group(acc, ((ql1.AsUInt16() >>> 4).AsByte() & nibble) | ((qh >>> 2).AsByte() & pair), x + 96, halfScales, 3, dx, firstBlock + 3);
+        acc = Group(acc, NibbleChunks.High(ql0) | (qh.AsByte() & pair), x + 64, halfScales, 2, dx, firstBlock + 2);
+        return Group(acc, NibbleChunks.High(ql1) | ((qh >>> 2).AsByte() & pair), x + 96, halfScales, 3, dx, firstBlock + 3);
     }
 
     /// <summary>Adds the 32 weights <paramref name="values"/> (groups 2k and 2k+1 of the half) times their activations,

@@ -91,9 +91,9 @@ internal sealed unsafe partial class Q6_Kx8MatMul
         var raw1 = Vector256.Load(valuesA + (64 * m) + 32).ToVector512Unsafe().WithUpper(Vector256.Load(valuesB + (64 * m) + 32));
         var bits = Vector256.Load(valuesA + 128 + (32 * m)).ToVector512Unsafe().WithUpper(Vector256.Load(valuesB + 128 + (32 * m))).AsUInt16();
         low0 = (raw0 & nibble) | ((bits << 4).AsByte() & top);
-        high0 = ((raw0.AsUInt16() >>> 4).AsByte() & nibble) | ((bits << 2).AsByte() & top);
+        high0 = NibbleChunks.High(raw0) | ((bits << 2).AsByte() & top);
         low1 = (raw1 & nibble) | (bits.AsByte() & top);
-        high1 = ((raw1.AsUInt16() >>> 4).AsByte() & nibble) | ((bits >>> 2).AsByte() & top);
+        high1 = NibbleChunks.High(raw1) | ((bits >>> 2).AsByte() & top);
     }
 
     /// <summary><see cref="Products(Vector256{byte}, Vector256{byte}, Vector256{byte}, Vector256{byte}, sbyte*, Vector256{short})"/>

@@ -143,9 +143,9 @@ internal sealed unsafe partial class Q6_Kx8MatMul : SuperBlockInterleavedMatMul
         var raw1 = Vector256.Load(values + (64 * m) + 32);
         var bits = Vector256.Load(values + 128 + (32 * m)).AsUInt16();
         low0 = (raw0 & nibble) | ((bits << 4).AsByte() & top);
-        high0 = ((raw0.AsUInt16() >>> 4).AsByte() & nibble) | ((bits << 2).AsByte() & top);
+        high0 = NibbleChunks.High(raw0) | ((bits << 2).AsByte() & top);
         low1 = (raw1 & nibble) | (bits.AsByte() & top);
-        high1 = ((raw1.AsUInt16() >>> 4).AsByte() & nibble) | ((bits >>> 2).AsByte() & top);
+        high1 = NibbleChunks.High(raw1) | ((bits >>> 2).AsByte() & top);
     }
 
     /// <summary>Groups 2j and 2j+1's scales, each row's in both of its 16-bit lanes, and the two interleaved (row r's
