@@ -282,8 +282,7 @@ internal abstract unsafe class InterleavedMatMul : ISectionedMatMulKernel, IDisp
 
     private static long PackedBytes(long rows, int blocks, int groupBlockBytes) => rows / InterleavedLayout.Rows * blocks * groupBlockBytes;
 
-    /// <summary>Which fp16 conversion the block scales allow; set by <see cref="Repack"/>, and
-    /// <see cref="BlockScaleForm.Any"/> (the general conversion) for the layouts that do not call it.</summary>
+    /// <summary>Which fp16 conversion the group blocks' fp16 units allow; set by <see cref="Repack"/>.</summary>
     internal BlockScaleForm Scales { get; private set; }
 
     /// <summary>
@@ -347,13 +346,12 @@ internal abstract unsafe class InterleavedMatMul : ISectionedMatMulKernel, IDisp
     protected virtual int ScaleUnits => InterleavedLayout.Rows;
 
     /// <summary>Writes every row group from the stored weights, in parallel.</summary>
-    protected void RepackGroups() => Parallel.For(0, Rows / InterleavedLayout.Rows, RepackGroup);
+    private void RepackGroups() => Parallel.For(0, Rows / InterleavedLayout.Rows, RepackGroup);
 
     /// <summary>Rewrites what fp16 unit <paramref name="unit"/> of the group block at <paramref name="block"/>
     /// multiplies so that its contribution is exactly zero whatever the unit's value; called by <see cref="Repack"/>
-    /// only, before it sets the unit to 1.</summary>
-    protected virtual void ZeroScaled(byte* block, int unit) =>
-        throw new NotSupportedException("this layout has no fp16 units to normalize");
+    /// only, which sets the unit to 1.</summary>
+    protected abstract void ZeroScaled(byte* block, int unit);
 
     /// <summary>Writes row group <paramref name="group"/> (8 rows, every block) from the stored weights.</summary>
     protected abstract void RepackGroup(int group);
