@@ -127,73 +127,38 @@ public sealed unsafe class MatMulKernelTests
         AssertMatchesFloat64(weight, kernel, 37);
     }
 
-    /// <summary>Zero block scales (any values) and subnormal ones: with only zeros the interleaved kernels rewrite
-    /// those blocks and use the integer-only scale conversion; a subnormal scale keeps the multiply-based one.
-    /// Either way every product stays exact to rounding, for one token and for tiles of four.</summary>
+    /// <summary>Zero and subnormal fp16 units (Q4_0/Q8_0 block scales; k-quant super-blocks' d and Q4_K/Q5_K's dmin,
+    /// as llama.cpp writes for all-zero or tiny blocks): with only zeros the row-group kernels rewrite what those units
+    /// multiply and convert every unit with integer operations; a subnormal one keeps the multiply-based conversion.
+    /// Either way every product stays exact to rounding, for one token and for tiles.</summary>
     [Theory]
     [InlineData(GgmlType.Q4_0, false, "Normal")]
     [InlineData(GgmlType.Q4_0, true, "Finite")]
     [InlineData(GgmlType.Q8_0, false, "Normal")]
     [InlineData(GgmlType.Q8_0, true, "Finite")]
-    public void Zero_and_subnormal_block_scales_keep_products_exact(GgmlType type, bool subnormal, string expected)
-    {
-        const int rows = 40;
-        const int columns = 160;
-        var tensor = new SyntheticTensor("w", type, [rows, columns], SyntheticTensorKind.Matrix, 21);
-        using var weightBytes = new NativeBuffer<byte>(tensor.ByteLength);
-        SyntheticModel.Fill(tensor, new Span<byte>(weightBytes.Pointer, (int)tensor.ByteLength));
-        var rowBytes = GgmlTypeInfo.ByteCount(type, columns);
-        var blockBytes = rowBytes / (columns / 32);
-        foreach (var (row, block) in new[] { (3, 1), (17, 0), (30, 4), (31, 4) })
-        {
-            *(ushort*)(weightBytes.Pointer + (row * rowBytes) + (block * blockBytes)) = 0;
-        }
-
-        *(ushort*)(weightBytes.Pointer + (20 * rowBytes) + (2 * blockBytes)) = 0x8000;
-        if (subnormal)
-        {
-            *(ushort*)(weightBytes.Pointer + (9 * rowBytes) + (2 * blockBytes)) = 0x0003;
-        }
-
-        var weight = new WeightTensor("w", type, [rows, columns], (nint)weightBytes.Pointer, tensor.ByteLength);
-        if (StoredLayoutOnly(weight))
-        {
-            return;
-        }
-
-        var kernel = (InterleavedMatMul)MatMulKernels.For(weight);
-        Assert.Equal(expected, kernel.Scales.ToString());
-        AssertMatchesFloat64(weight, kernel, 1);
-        AssertMatchesFloat64(weight, kernel, 9);
-        kernel.Dispose();
-    }
-
-    /// <summary>Zero and subnormal k-quant super-block units (d, and Q4_K/Q5_K's dmin), as llama.cpp writes for
-    /// all-zero or tiny blocks: with only zeros the row-group kernels rewrite what those units multiply and convert
-    /// every unit with integer operations; a subnormal one keeps the multiply-based conversion. Either way every
-    /// product stays exact to rounding, for one token and for tiles.</summary>
-    [Theory]
     [InlineData(GgmlType.Q4_K, false, "Normal")]
     [InlineData(GgmlType.Q4_K, true, "Finite")]
     [InlineData(GgmlType.Q5_K, false, "Normal")]
     [InlineData(GgmlType.Q5_K, true, "Finite")]
     [InlineData(GgmlType.Q6_K, false, "Normal")]
     [InlineData(GgmlType.Q6_K, true, "Finite")]
-    public void Zero_and_subnormal_super_block_units_keep_products_exact(GgmlType type, bool subnormal, string expected)
+    public void Zero_and_subnormal_scale_units_keep_products_exact(GgmlType type, bool subnormal, string expected)
     {
         const int rows = 40;
-        const int columns = 768;
-        var tensor = new SyntheticTensor("w", type, [rows, columns], SyntheticTensorKind.Matrix, 23);
+        var kQuant = GgmlTypeInfo.BlockSize(type) == 256;
+        var columns = kQuant ? 768 : 160;
+        var blocks = columns / GgmlTypeInfo.BlockSize(type);
+        var tensor = new SyntheticTensor("w", type, [rows, columns], SyntheticTensorKind.Matrix, kQuant ? 23UL : 21UL);
         using var weightBytes = new NativeBuffer<byte>(tensor.ByteLength);
         SyntheticModel.Fill(tensor, new Span<byte>(weightBytes.Pointer, (int)tensor.ByteLength));
         ScaleUnits.Normalize(weightBytes.Pointer, type, rows, columns);
-        var units = type == GgmlType.Q6_K ? 1 : 2;
-        foreach (var (row, block, unit) in new[] { (3, 1, 0), (17, 0, 1), (30, 2, 0), (30, 2, 1), (31, 2, 1) })
+        var units = type is GgmlType.Q4_K or GgmlType.Q5_K ? 2 : 1;
+        foreach (var (row, block, unit) in new[] { (3, 1, 0), (17, 0, 1), (30, 4, 0), (30, 4, 1), (31, 4, 1) })
         {
-            ScaleUnits.Set(weightBytes.Pointer, type, columns, row, block, unit % units, 0);
+            ScaleUnits.Set(weightBytes.Pointer, type, columns, row, block % blocks, unit % units, 0);
         }
 
-        ScaleUnits.Set(weightBytes.Pointer, type, columns, 20, 1, 0, 0x8000);
+        ScaleUnits.Set(weightBytes.Pointer, type, columns, 20, 2, 0, 0x8000);
         if (subnormal)
         {
             ScaleUnits.Set(weightBytes.Pointer, type, columns, 9, 2, units - 1, 0x0003);
@@ -225,14 +190,7 @@ public sealed unsafe class MatMulKernelTests
         var tensor = new SyntheticTensor("w", type, [rows, columns], SyntheticTensorKind.Matrix, 31);
         using var weightBytes = new NativeBuffer<byte>(tensor.ByteLength);
         SyntheticModel.Fill(tensor, new Span<byte>(weightBytes.Pointer, (int)tensor.ByteLength));
-        var rowBytes = GgmlTypeInfo.ByteCount(type, columns);
-        var blockBytes = rowBytes / (columns / 32);
-        *(ushort*)(weightBytes.Pointer + (50 * rowBytes) + (3 * blockBytes)) = form switch
-        {
-            "Finite" => 0x0003,
-            "Any" => BitConverter.HalfToUInt16Bits(Half.PositiveInfinity),
-            _ => 0,
-        };
+        ScaleUnits.Set(weightBytes.Pointer, type, columns, 50, 3, 0, ScaleUnits.ForForm(form));
         var weight = new WeightTensor("w", type, [rows, columns], (nint)weightBytes.Pointer, tensor.ByteLength);
         if (StoredLayoutOnly(weight))
         {
